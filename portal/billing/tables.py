@@ -1,0 +1,86 @@
+from piccolo.columns import (
+    BigInt,
+    Date,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.base import OnDelete
+from piccolo.table import Table
+
+from portal.auth.tables import User
+from portal.clients.tables import Client
+from portal.orders.tables import Order
+
+
+class InvoiceCounter(Table, tablename="invoice_counters"):
+    """The last number issued per series and year; bumped in the issuing transaction."""
+
+    series = Varchar(length=10)
+    year = Integer()
+    last_number = Integer(default=0)
+    key = Varchar(length=20, unique=True)  # "<series>-<year>"
+
+
+class Invoice(Table, tablename="invoices"):
+    """An invoice. Amounts are minor units of `currency`; `paid_minor` is written only by
+    billing.service together with the payment allocations it sums."""
+
+    series = Varchar(length=10)
+    year = Integer()
+    number = Integer()
+    code = Varchar(length=30, unique=True)  # "<series>-<year>-<number:05d>"
+    client = ForeignKey(references=Client, index=True, on_delete=OnDelete.restrict)
+    order = ForeignKey(references=Order, null=True, index=True, on_delete=OnDelete.set_null)
+    kind = Varchar(length=12, default="invoice")  # invoice, credit_note
+    credits_invoice = ForeignKey(references="self", null=True, on_delete=OnDelete.set_null)
+    currency = Varchar(length=3)
+    issue_date = Date()
+    due_date = Date(index=True)
+    status = Varchar(length=12, index=True, default="issued")  # issued, paid, cancelled
+    net_minor = BigInt(default=0)
+    vat_minor = BigInt(default=0)
+    total_minor = BigInt(default=0)
+    paid_minor = BigInt(default=0)
+    notes = Text(default="")
+    created_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz()
+    cancelled_at = Timestamptz(null=True, default=None)
+
+
+class InvoiceLine(Table, tablename="invoice_lines"):
+    invoice = ForeignKey(references=Invoice, index=True, on_delete=OnDelete.restrict)
+    position = Integer()
+    description = Varchar(length=300)
+    quantity = Integer(default=1)
+    unit_price_minor = BigInt()
+    vat_rate_bp = Integer(default=0)  # 1900 = 19 %
+    net_minor = BigInt()
+    vat_minor = BigInt()
+    total_minor = BigInt()
+
+
+class Payment(Table, tablename="payments"):
+    """Money received from a client. A wrong entry is reversed by a counter-entry
+    (negative amount, `reverses` set), never edited away."""
+
+    client = ForeignKey(references=Client, index=True, on_delete=OnDelete.restrict)
+    currency = Varchar(length=3)
+    amount_minor = BigInt()
+    method = Varchar(length=20)  # bank_transfer, cash, card (Stripe)
+    received_on = Date()
+    reference = Varchar(length=120, default="")
+    external_id = Varchar(length=120, null=True, default=None, unique=True)
+    reverses = ForeignKey(references="self", null=True, on_delete=OnDelete.set_null)
+    recorded_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz()
+
+
+class PaymentAllocation(Table, tablename="payment_allocations"):
+    """The part of a payment that settles one invoice."""
+
+    payment = ForeignKey(references=Payment, index=True, on_delete=OnDelete.restrict)
+    invoice = ForeignKey(references=Invoice, index=True, on_delete=OnDelete.restrict)
+    amount_minor = BigInt()

@@ -1,0 +1,33 @@
+"""The one Piccolo app of the portal; its migrations live in ../migrations/."""
+
+from piccolo.conf.apps import AppConfig
+
+from portal.audit.tables import AuditEvent
+from portal.auth.tables import LoginAttempt, Session, User
+from portal.billing.tables import Invoice, InvoiceCounter, InvoiceLine, Payment, PaymentAllocation
+from portal.clients.tables import Client, Contact
+from portal.orders.tables import LayoutVariant, Order, TechnicalSpec
+from portal.settings import ROOT
+
+APP_CONFIG = AppConfig(
+    app_name="portal",
+    migrations_folder_path=str(ROOT / "migrations"),
+    table_classes=[
+        Client,
+        User,
+        Contact,
+        Session,
+        LoginAttempt,
+        AuditEvent,
+        Order,
+        LayoutVariant,
+        TechnicalSpec,
+        InvoiceCounter,
+        Invoice,
+        InvoiceLine,
+        Payment,
+        PaymentAllocation,
+    ],
+    migration_dependencies=[],
+    commands=[],
+)
