@@ -58,9 +58,10 @@ def transaction():
 
 
 @contextlib.asynccontextmanager
-async def pool(db: Engine) -> AsyncIterator[None]:
-    if isinstance(db, PostgresEngine):
-        await db.start_connection_pool(min_size=1, max_size=10)
+async def pool(db: Engine, size: int) -> AsyncIterator[None]:
+    """A PostgreSQL connection pool for the app's lifetime (size 0: a connection per query)."""
+    if isinstance(db, PostgresEngine) and size > 0:
+        await db.start_connection_pool(min_size=1, max_size=size)
         try:
             yield
         finally:

@@ -31,6 +31,7 @@ class Settings:
     host: str
     port: int
     session_idle_minutes: int
+    db_pool_size: int
     login_max_failures: int
     login_window_minutes: int
     default_language: str
@@ -156,6 +157,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         host=host,
         port=port,
         session_idle_minutes=_int(env, "SESSION_IDLE_MINUTES", 60, minimum=1),
+        db_pool_size=_int(env, "DB_POOL_SIZE", 10, minimum=0),
         login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 5, minimum=1),
         login_window_minutes=_int(env, "LOGIN_WINDOW_MINUTES", 15, minimum=1),
         default_language=language,

@@ -1,0 +1,54 @@
+"""Pure validation of user accounts (staff and client users)."""
+
+from __future__ import annotations
+
+from portal.auth.passwords import MIN_LENGTH, password_problem
+from portal.auth.roles import STAFF_ROLES, Role
+from portal.clients.rules import EMAIL
+from portal.settings import LANGUAGES
+from portal.web.forms import Checked
+from portal.web.i18n import gettext as _
+
+
+def check_password(password: str, confirm: str | None = None) -> str | None:
+    problem = password_problem(password)
+    if problem:
+        return _(problem, n=MIN_LENGTH)
+    if confirm is not None and password != confirm:
+        return _("The two passwords differ.")
+    return None
+
+
+def check_user(form: dict[str, str], *, staff: bool, new: bool, email_taken: bool) -> Checked:
+    out = Checked()
+    v, e = out.values, out.errors
+    v["name"] = form.get("name", "")
+    if not v["name"]:
+        e["name"] = _("Enter the person's name.")
+    elif len(v["name"]) > 200:
+        e["name"] = _("Keep the name under 200 characters.")
+    if new:
+        v["email"] = form.get("email", "").lower()
+        if not EMAIL.match(v["email"]):
+            e["email"] = _("This is not an email address.")
+        elif email_taken:
+            e["email"] = _("Somebody already logs in with this email address.")
+        problem = check_password(form.get("password", ""))
+        if problem:
+            e["password"] = problem
+        v["password"] = form.get("password", "")
+    if staff:
+        role = form.get("role", "")
+        if role not in {r.value for r in STAFF_ROLES}:
+            e["role"] = _("Choose a role.")
+        v["role"] = role
+        v["is_legal"] = form.get("is_legal") in ("on", "true", "1") and role == Role.NEGOTIATOR.value
+        if form.get("is_legal") in ("on", "true", "1") and role != Role.NEGOTIATOR.value:
+            e["is_legal"] = _("Only negotiators can be lawyers.")
+        language = form.get("language", "en")
+        if language not in LANGUAGES:
+            e["language"] = _("Choose a language.")
+        v["language"] = language
+        if not new:
+            v["is_active"] = form.get("is_active") in ("on", "true", "1")
+    return out

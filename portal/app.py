@@ -1,0 +1,66 @@
+"""create_app(): plugins, middleware, routers; nothing else."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import AsyncIterator
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.static_files import create_static_files_router
+
+from portal import db
+from portal.accounts.staff import StaffUsersController
+from portal.auth.pages import AuthController
+from portal.clients.client import ClientHomeController
+from portal.clients.staff import ClientsController
+from portal.reports.staff import DashboardController
+from portal.settings import ROOT, Settings, load_settings
+from portal.web.errors import EXCEPTION_HANDLERS
+from portal.web.health import healthz
+from portal.web.session import session_middleware
+from portal.web.templating import template_config
+
+CSRF_EXEMPT = ["/webhooks/stripe"]  # signed by Stripe instead
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or load_settings()
+    engine = db.bind(db.engine_for(settings.database_url))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        async with db.pool(engine, settings.db_pool_size):
+            yield
+
+    return Litestar(
+        route_handlers=[
+            AuthController,
+            DashboardController,
+            ClientsController,
+            StaffUsersController,
+            ClientHomeController,
+            healthz,
+            create_static_files_router(path="/static", directories=[ROOT / "static"], include_in_schema=False),
+        ],
+        state=State({"settings": settings}),
+        middleware=[session_middleware(settings)],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="portal_csrf",
+            cookie_secure=settings.production,
+            cookie_samesite="lax",
+            header_name="x-csrftoken",
+            exclude=CSRF_EXEMPT,
+        ),
+        template_config=template_config(settings),
+        plugins=[HTMXPlugin()],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        openapi_config=None,
+        debug=False,
+    )

@@ -1,0 +1,69 @@
+"""The audit log: every state change leaves one event, written in the caller's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from portal.audit.tables import AuditEvent
+from portal.clock import utcnow
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a user (id and label) or the system; and from which address."""
+
+    user_id: int | None
+    label: str
+    ip: str = ""
+
+    @classmethod
+    def system(cls) -> "Actor":
+        return cls(user_id=None, label="system")
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only the fields that changed, as (before, after)."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+async def record(
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: int,
+    *,
+    client_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    await AuditEvent.insert(
+        AuditEvent(
+            at=utcnow(),
+            actor=actor.user_id,
+            actor_label=actor.label,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            client_id=client_id,
+            before=_jsonable(before or {}),
+            after=_jsonable(after or {}),
+            ip=actor.ip[:64],
+        )
+    )
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v if isinstance(v, (int, str, bool, float, type(None), list, dict)) else str(v)) for k, v in values.items()}
+
+
+async def timeline(object_type: str, object_id: int, *, client_id: int | None = None, limit: int = 100) -> list[dict]:
+    """Newest first. For a client, include every event that names the client."""
+    query = AuditEvent.select().order_by(AuditEvent.id, ascending=False).limit(limit)
+    if client_id is not None:
+        query = query.where((AuditEvent.client_id == client_id) | ((AuditEvent.object_type == object_type) & (AuditEvent.object_id == object_id)))
+    else:
+        query = query.where((AuditEvent.object_type == object_type) & (AuditEvent.object_id == object_id))
+    return await query.output(load_json=True)
+

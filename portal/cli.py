@@ -1,0 +1,151 @@
+"""The `portal` command: serve, migrate, demo, create-user. Errors are one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+
+from portal.settings import ROOT, SettingsError, load_settings
+
+
+class CommandError(Exception):
+    """A failure to report as one line."""
+
+
+def _prepare() -> "object":
+    settings = load_settings()
+    # Piccolo's migration runner finds piccolo_conf.py by module name; make it importable from anywhere.
+    os.environ["DATABASE_URL"] = settings.database_url
+    os.environ.setdefault("PICCOLO_CONF", "piccolo_conf")
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return settings
+
+
+async def _migrate() -> str:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = await run_forwards(app_name="portal")
+    if not result.success:
+        raise CommandError(f"migration failed: {result.message.strip()}")
+    return result.message.strip() or "migrations applied"
+
+
+def cmd_migrate(_: argparse.Namespace) -> None:
+    _prepare()
+    asyncio.run(_migrate())
+    print("database is up to date")
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from portal import db, demo
+
+    settings = _prepare()
+    db.bind(db.engine_for(settings.database_url))
+
+    async def run() -> list[tuple[str, str, str]] | None:
+        if args.if_empty and not await demo.database_is_empty():
+            return None
+        return await demo.load_demo()
+
+    logins = asyncio.run(run())
+    if logins is None:
+        print("database already has data; demo not loaded")
+        return
+    print(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
+    for email, role, company in logins:
+        print(f"  {email:<42} {role:<18} {company}")
+
+
+def cmd_create_user(args: argparse.Namespace) -> None:
+    from portal import db
+    from portal.accounts import rules
+    from portal.accounts.service import AccountError, create_user
+    from portal.audit.service import Actor
+    from portal.auth.roles import Kind, Role
+    from portal.clients.tables import Client
+
+    settings = _prepare()
+    db.bind(db.engine_for(settings.database_url))
+    try:
+        role = Role(args.role)
+    except ValueError:
+        raise CommandError(f"--role must be one of: {', '.join(r.value for r in Role)}") from None
+    if role is Role.CLIENT and args.client is None:
+        raise CommandError("--client <client id> is required for a client user")
+    if role is not Role.CLIENT and args.client is not None:
+        raise CommandError("--client is only for client users (--role client)")
+    password = os.environ.get("PORTAL_NEW_PASSWORD") or getpass.getpass("Password: ")
+    if not os.environ.get("PORTAL_NEW_PASSWORD") and getpass.getpass("Repeat it: ") != password:
+        raise CommandError("the two passwords differ")
+    problem = rules.check_password(password)
+    if problem:
+        raise CommandError(f"password refused: {problem}")
+
+    async def run() -> int:
+        if args.client is not None and not await Client.exists().where(Client.id == args.client):
+            raise CommandError(f"no client with id {args.client}")
+        return await create_user(
+            email=args.email, name=args.name or args.email.split("@")[0], password=password,
+            kind=Kind.CLIENT if role is Role.CLIENT else Kind.STAFF, role=role, client_id=args.client,
+            is_legal=args.legal, actor=Actor(None, "command line"),
+        )
+
+    try:
+        user_id = asyncio.run(run())
+    except AccountError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"created user {user_id} ({args.email}, {role.value})")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = _prepare()
+    from portal.app import create_app
+
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, proxy_headers=settings.production, log_level="info")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="portal", description="The B2B portal's command line.")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="serve the portal on HOST:PORT").set_defaults(func=cmd_serve)
+    sub.add_parser("migrate", help="apply all database migrations").set_defaults(func=cmd_migrate)
+    demo = sub.add_parser("demo", help="load the demo data (idempotent) and print the demo logins")
+    demo.add_argument("--if-empty", action="store_true", help="only when the database has no users and no clients")
+    demo.set_defaults(func=cmd_demo)
+    create = sub.add_parser("create-user", help="create a login; asks for the password without echo")
+    create.add_argument("--email", required=True)
+    create.add_argument("--role", required=True, help="admin, sales_manager, spec_coordinator, designer, credit_controller, negotiator or client")
+    create.add_argument("--name", default="")
+    create.add_argument("--client", type=int, default=None, help="the client company's id (client users only)")
+    create.add_argument("--legal", action="store_true", help="a negotiator who is a lawyer")
+    create.set_defaults(func=cmd_create_user)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except SettingsError as exc:
+        print(f"portal: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except CommandError as exc:
+        print(f"portal: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one clear line, never a trace
+        print(f"portal: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

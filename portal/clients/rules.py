@@ -1,0 +1,150 @@
+"""Pure validation of client companies and their contacts."""
+
+from __future__ import annotations
+
+import re
+
+from portal.money import CURRENCIES, parse_amount
+from portal.settings import LANGUAGES
+from portal.web.forms import Checked
+from portal.web.i18n import gettext as _
+
+SEGMENTS = ("A", "B", "C")
+PRIORITIES = (1, 2, 3)  # high, normal, low
+MAX_TERMS_DAYS = 365
+MAX_FORGIVENESS_DAYS = 180
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE = re.compile(r"^[+0-9 ()./-]{5,40}$")
+
+CLIENT_FIELDS = (
+    "name", "tax_id", "email", "phone", "address", "currency", "payment_terms_days", "credit_limit",
+    "discount", "service_priority", "segment", "privileged", "forgiveness_days", "language", "sales_manager",
+)
+
+
+def _whole(raw: str, low: int, high: int) -> int | None:
+    if not re.fullmatch(r"\d{1,6}", raw or ""):
+        return None
+    value = int(raw)
+    return value if low <= value <= high else None
+
+
+def parse_percent_bp(raw: str) -> int | None:
+    """'5,5' or '5.50' -> 550 basis points; None when not a percentage from 0 to 100 with <= 2 decimals."""
+    cleaned = (raw or "").replace(",", ".").replace("%", "").strip()
+    if not re.fullmatch(r"\d{1,3}(\.\d{1,2})?", cleaned):
+        return None
+    whole, _, frac = cleaned.partition(".")
+    bp = int(whole) * 100 + int((frac + "00")[:2])
+    return bp if bp <= 10_000 else None
+
+
+def check_client(form: dict[str, str], sales_manager_ids: set[int]) -> Checked:
+    out = Checked()
+    v, e = out.values, out.errors
+
+    name = form.get("name", "")
+    if not name:
+        e["name"] = _("Enter the company's name.")
+    elif len(name) > 200:
+        e["name"] = _("Keep the name under 200 characters.")
+    v["name"] = name
+
+    v["tax_id"] = form.get("tax_id", "")
+    if len(v["tax_id"]) > 40:
+        e["tax_id"] = _("Keep the tax ID under 40 characters.")
+
+    v["email"] = form.get("email", "").lower()
+    if v["email"] and not EMAIL.match(v["email"]):
+        e["email"] = _("This is not an email address.")
+
+    v["phone"] = form.get("phone", "")
+    if v["phone"] and not PHONE.match(v["phone"]):
+        e["phone"] = _("Use digits, spaces and + ( ) - only.")
+
+    v["address"] = form.get("address", "")[:1000]
+
+    currency = form.get("currency", "")
+    if currency not in CURRENCIES:
+        e["currency"] = _("Choose a currency.")
+    v["currency"] = currency
+
+    terms = _whole(form.get("payment_terms_days", ""), 0, MAX_TERMS_DAYS)
+    if terms is None:
+        e["payment_terms_days"] = _("Enter a number of days from 0 to %(max)s.", max=MAX_TERMS_DAYS)
+    v["payment_terms_days"] = terms
+
+    v["credit_limit_minor"] = None
+    raw_limit = form.get("credit_limit", "") or "0"
+    if currency in CURRENCIES:
+        try:
+            limit = parse_amount(raw_limit, currency)
+        except ValueError:
+            e["credit_limit"] = _("Enter an amount such as 15000 or 15000.50.")
+        else:
+            if limit < 0:
+                e["credit_limit"] = _("The credit limit cannot be negative.")
+            v["credit_limit_minor"] = limit
+
+    discount = parse_percent_bp(form.get("discount", "") or "0")
+    if discount is None:
+        e["discount"] = _("Enter a percentage from 0 to 100, e.g. 5 or 7.5.")
+    v["discount_bp"] = discount
+
+    priority = _whole(form.get("service_priority", ""), 1, 3)
+    if priority is None:
+        e["service_priority"] = _("Choose a service priority.")
+    v["service_priority"] = priority
+
+    segment = form.get("segment", "")
+    if segment not in SEGMENTS:
+        e["segment"] = _("Choose segment A, B or C.")
+    v["segment"] = segment
+
+    privileged = form.get("privileged") in ("on", "true", "1")
+    v["privileged"] = privileged
+    forgiveness = _whole(form.get("forgiveness_days", "") or "0", 0, MAX_FORGIVENESS_DAYS)
+    if forgiveness is None:
+        e["forgiveness_days"] = _("Enter a number of days from 0 to %(max)s.", max=MAX_FORGIVENESS_DAYS)
+    elif forgiveness and not privileged:
+        e["forgiveness_days"] = _("Only privileged clients are forgiven days of delay.")
+    v["forgiveness_days"] = forgiveness
+
+    language = form.get("language", "")
+    if language not in LANGUAGES:
+        e["language"] = _("Choose a language.")
+    v["language"] = language
+
+    manager = form.get("sales_manager", "")
+    if not manager:
+        v["sales_manager"] = None
+    elif manager.isdigit() and int(manager) in sales_manager_ids:
+        v["sales_manager"] = int(manager)
+    else:
+        e["sales_manager"] = _("Choose one of the sales managers.")
+    return out
+
+
+def check_contact(form: dict[str, str]) -> Checked:
+    out = Checked()
+    v, e = out.values, out.errors
+    v["name"] = form.get("name", "")
+    if not v["name"]:
+        e["name"] = _("Enter the contact's name.")
+    elif len(v["name"]) > 200:
+        e["name"] = _("Keep the name under 200 characters.")
+    v["position"] = form.get("position", "")[:120]
+    v["email"] = form.get("email", "").lower()
+    if v["email"] and not EMAIL.match(v["email"]):
+        e["email"] = _("This is not an email address.")
+    v["phone"] = form.get("phone", "")
+    if v["phone"] and not PHONE.match(v["phone"]):
+        e["phone"] = _("Use digits, spaces and + ( ) - only.")
+    if not v["email"] and not v["phone"] and "email" not in e and "phone" not in e:
+        e["email"] = _("Give an email address or a phone number.")
+    v["is_primary"] = form.get("is_primary") in ("on", "true", "1")
+    return out
+
+
+def fold(name: str) -> str:
+    return name.casefold()

@@ -1,0 +1,152 @@
+"""Client companies and their contacts: list, read, create, edit. One transaction per use case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from piccolo.query.functions.aggregate import Count
+
+from portal import db
+from portal.audit import service as audit
+from portal.audit.service import Actor
+from portal.auth.roles import Kind, Role
+from portal.auth.tables import User
+from portal.clients import rules
+from portal.clients.tables import Client, Contact
+from portal.clock import utcnow
+from portal.web.forms import Checked
+from portal.web.pagination import Page, decode_cursor, encode_cursor
+
+PAGE_SIZE = 25
+_AUDITED = (
+    "name", "tax_id", "email", "phone", "address", "currency", "payment_terms_days", "credit_limit_minor",
+    "discount_bp", "service_priority", "segment", "privileged", "forgiveness_days", "language", "sales_manager",
+)
+
+
+async def sales_managers() -> list[dict]:
+    return await User.select(User.id, User.name).where(
+        (User.kind == Kind.STAFF.value) & (User.role == Role.SALES_MANAGER.value) & (User.is_active == True)  # noqa: E712
+    ).order_by(User.name)
+
+
+async def list_clients(*, search: str = "", segment: str = "", privileged: bool = False, cursor: str | None = None) -> Page:
+    """Clients by name, PAGE_SIZE at a time, keyset-paged on (name_folded, id)."""
+    query = Client.select(
+        Client.id, Client.name, Client.segment, Client.privileged, Client.currency, Client.payment_terms_days,
+        Client.credit_limit_minor, Client.on_credit_hold, Client.sales_manager.name,
+    )
+    if search:
+        needle = f"%{rules.fold(search).replace('%', '').replace('_', '')}%"
+        query = query.where((Client.name_folded.like(needle)) | (Client.tax_id.ilike(needle)) | (Client.email.ilike(needle)))
+    if segment in rules.SEGMENTS:
+        query = query.where(Client.segment == segment)
+    if privileged:
+        query = query.where(Client.privileged == True)  # noqa: E712
+    key = decode_cursor(cursor, 2)
+    if key:
+        name, last_id = str(key[0]), int(key[1]) if str(key[1]).isdigit() else 0
+        query = query.where((Client.name_folded > name) | ((Client.name_folded == name) & (Client.id > last_id)))
+    rows = await query.order_by(Client.name_folded, Client.id).limit(PAGE_SIZE + 1)
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    next_cursor = encode_cursor([rules.fold(rows[-1]["name"]), rows[-1]["id"]]) if more else None
+    return Page(rows=rows, next_cursor=next_cursor, is_first=key is None)
+
+
+async def get_client(client_id: int) -> dict | None:
+    return await Client.select(Client.all_columns(), Client.sales_manager.name, Client.sales_manager.email).where(
+        Client.id == client_id
+    ).first()
+
+
+async def contacts_of(client_id: int) -> list[dict]:
+    return await Contact.select().where(Contact.client == client_id).order_by(Contact.is_primary, ascending=False).order_by(Contact.name)
+
+
+def client_form_values(client: dict) -> dict[str, str]:
+    """A stored client as the strings its edit form shows."""
+    from portal.money import to_decimal
+
+    return {
+        "name": client["name"], "tax_id": client["tax_id"], "email": client["email"], "phone": client["phone"],
+        "address": client["address"], "currency": client["currency"],
+        "payment_terms_days": str(client["payment_terms_days"]),
+        "credit_limit": f"{to_decimal(client['credit_limit_minor'], client['currency']):f}",
+        "discount": f"{client['discount_bp'] / 100:g}", "service_priority": str(client["service_priority"]),
+        "segment": client["segment"], "privileged": "on" if client["privileged"] else "",
+        "forgiveness_days": str(client["forgiveness_days"]), "language": client["language"],
+        "sales_manager": str(client["sales_manager"] or ""),
+    }
+
+
+async def check_client_form(form: dict[str, str]) -> Checked:
+    managers = {m["id"] for m in await sales_managers()}
+    return rules.check_client(form, managers)
+
+
+def _stored(values: dict[str, Any]) -> dict[Any, Any]:
+    return {getattr(Client, k): values[k] for k in _AUDITED} | {Client.name_folded: rules.fold(values["name"])}
+
+
+async def create_client(form: dict[str, str], actor: Actor) -> tuple[int | None, Checked]:
+    checked = await check_client_form(form)
+    if not checked.ok:
+        return None, checked
+    now = utcnow()
+    async with db.transaction():
+        row = Client(**{k: checked.values[k] for k in _AUDITED}, name_folded=rules.fold(checked.values["name"]), created_at=now, updated_at=now)
+        await row.save()
+        await audit.record(actor, "client_created", "client", row.id, client_id=row.id, after={k: checked.values[k] for k in _AUDITED})
+    return row.id, checked
+
+
+async def update_client(client_id: int, form: dict[str, str], actor: Actor) -> Checked:
+    checked = await check_client_form(form)
+    if not checked.ok:
+        return checked
+    async with db.transaction():
+        current = await Client.select(*(getattr(Client, k) for k in _AUDITED)).where(Client.id == client_id).first()
+        if current is None:
+            raise LookupError(client_id)
+        before, after = audit.changes(current, {k: checked.values[k] for k in _AUDITED})
+        if after:
+            await Client.update({**_stored(checked.values), Client.updated_at: utcnow()}).where(Client.id == client_id)
+            await audit.record(actor, "client_updated", "client", client_id, client_id=client_id, before=before, after=after)
+    return checked
+
+
+async def add_contact(client_id: int, form: dict[str, str], actor: Actor) -> Checked:
+    checked = rules.check_contact(form)
+    if not checked.ok:
+        return checked
+    async with db.transaction():
+        if checked.values["is_primary"]:
+            await Contact.update({Contact.is_primary: False}).where(Contact.client == client_id)
+        contact = Contact(client=client_id, created_at=utcnow(), **checked.values)
+        await contact.save()
+        await audit.record(actor, "contact_added", "client", client_id, client_id=client_id, after=checked.values)
+    return checked
+
+
+async def remove_contact(client_id: int, contact_id: int, actor: Actor) -> bool:
+    async with db.transaction():
+        contact = await Contact.select().where((Contact.id == contact_id) & (Contact.client == client_id)).first()
+        if contact is None:
+            return False
+        await Contact.delete().where(Contact.id == contact_id)
+        await audit.record(
+            actor, "contact_removed", "client", client_id, client_id=client_id,
+            before={k: contact[k] for k in ("name", "position", "email", "phone")},
+        )
+    return True
+
+
+async def client_counts() -> dict[str, int]:
+    """How many clients in all, per segment, privileged and on credit hold (the dashboard's tiles)."""
+    per_segment = await Client.select(Client.segment, Count(alias="n")).group_by(Client.segment)
+    counts = {"A": 0, "B": 0, "C": 0} | {r["segment"]: r["n"] for r in per_segment}
+    counts["total"] = sum(r["n"] for r in per_segment)
+    counts["privileged"] = await Client.count().where(Client.privileged == True)  # noqa: E712
+    counts["on_hold"] = await Client.count().where(Client.on_credit_hold == True)  # noqa: E712
+    return counts

@@ -1,0 +1,327 @@
+"""Demo data: a card & packaging manufacturer with its staff, twelve B2B clients, orders,
+invoices and payments, all dated relative to today so the demo always looks current.
+
+`load_demo()` is idempotent: everything (users included: create_user joins the open
+transaction) is written in one transaction, and nothing is written when the demo's first
+client is already there. Every demo login uses DEMO_PASSWORD.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from portal import db
+from portal.accounts.service import create_user
+from portal.audit import service as audit
+from portal.audit.service import Actor
+from portal.auth.roles import Kind, Role
+from portal.auth.tables import User
+from portal.billing.tables import Invoice, InvoiceCounter, InvoiceLine, Payment, PaymentAllocation
+from portal.clients.rules import fold
+from portal.clients.tables import Client, Contact
+from portal.clock import utcnow
+from portal.money import exponent, percent_of, round_half_away
+from portal.orders.tables import Order, TechnicalSpec
+
+DEMO_PASSWORD = "demo-password-2026"
+DOMAIN = "demo.example"
+
+# --- staff: key, email, name, role, is_legal, language -----------------------------------
+STAFF = (
+    ("admin", "ana.admin", "Ana Popescu", Role.ADMIN, False, "ro"),
+    ("mihai", "mihai.sales", "Mihai Ionescu", Role.SALES_MANAGER, False, "ro"),
+    ("olena", "olena.sales", "Olena Kovalenko", Role.SALES_MANAGER, False, "uk"),
+    ("elena", "elena.spec", "Elena Dumitrescu", Role.SPEC_COORDINATOR, False, "ro"),
+    ("georgi", "georgi.spec", "Georgi Petrov", Role.SPEC_COORDINATOR, False, "bg"),
+    ("andrei", "andrei.design", "Andrei Stan", Role.DESIGNER, False, "en"),
+    ("cristina", "cristina.credit", "Cristina Marin", Role.CREDIT_CONTROLLER, False, "ro"),
+    ("radu", "radu.negotiator", "Radu Vasile", Role.NEGOTIATOR, False, "ro"),
+    ("laszlo", "laszlo.legal", "László Kovács", Role.NEGOTIATOR, True, "hu"),
+)
+ROLE_LABELS = {
+    Role.ADMIN: "Admin", Role.SALES_MANAGER: "Sales manager", Role.SPEC_COORDINATOR: "Spec coordinator",
+    Role.DESIGNER: "Designer", Role.CREDIT_CONTROLLER: "Credit controller", Role.NEGOTIATOR: "Negotiator",
+    Role.CLIENT: "Client",
+}
+
+# --- clients: name, mail domain, tax id, address, currency, language, terms (days),
+#     credit limit (major units), discount (bp), priority, segment, sales manager ----------
+CLIENTS = (
+    ("Carpatia Retail SRL", "carpatia", "RO18273645", "Str. Fabricii 12, 400620 Cluj-Napoca, Romania",
+     "RON", "ro", 30, 500_000, 500, 1, "A", "mihai"),
+    ("Pannonia Bank Zrt.", "pannonia-bank", "HU12345678", "Váci út 81, 1139 Budapest, Hungary",
+     "EUR", "en", 45, 250_000, 300, 1, "A", "mihai"),
+    ("Dnipro Fuel Network LLC", "dniprofuel", "UA40112233", "prosp. Yavornytskoho 60, 49000 Dnipro, Ukraine",
+     "UAH", "uk", 14, 8_000_000, 250, 1, "A", "olena"),
+    ("Sofia Transit Cards EOOD", "sofiatransit", "BG204567891", "bul. Vitosha 89, 1463 Sofia, Bulgaria",
+     "BGN", "bg", 30, 150_000, 200, 2, "B", "olena"),
+    ("Balaton Hotels Kft.", "balatonhotels", "HU23456789", "Petőfi Sándor u. 4, 8230 Balatonfüred, Hungary",
+     "HUF", "hu", 30, 20_000_000, 150, 2, "B", "mihai"),
+    ("Transilvania Pharma SRL", "transpharma", "RO30405060", "Bd. Eroilor 5, 500030 Brașov, Romania",
+     "RON", "ro", 60, 200_000, 100, 2, "B", "mihai"),
+    ("Lviv Coffee Roasters LLC", "lvivcoffee", "UA41223344", "vul. Rynok 10, 79008 Lviv, Ukraine",
+     "UAH", "uk", 21, 1_500_000, 0, 2, "B", "olena"),
+    ("Chornomorsk Shipping LLC", "chornomorsk", "UA42334455", "vul. Portova 1, 68001 Chornomorsk, Ukraine",
+     "USD", "en", 45, 120_000, 100, 2, "B", "olena"),
+    ("Varna Gaming Club AD", "varnagaming", "BG103456782", "bul. Primorski 41, 9000 Varna, Bulgaria",
+     "BGN", "bg", 15, 60_000, 0, 3, "C", "olena"),
+    ("Debrecen Fitness Kft.", "debrecenfit", "HU34567890", "Piac u. 20, 4025 Debrecen, Hungary",
+     "HUF", "hu", 7, 3_000_000, 0, 3, "C", "mihai"),
+    ("Iași Book Corner SRL", "iasibooks", "RO41526374", "Str. Lăpușneanu 7, 700057 Iași, Romania",
+     "RON", "ro", 14, 25_000, 0, 3, "C", "mihai"),
+    ("Odesa Print Partners LLC", "odesaprint", "UA43445566", "vul. Derybasivska 15, 65026 Odesa, Ukraine",
+     "EUR", "uk", 7, 10_000, 0, 3, "C", "olena"),
+)
+PRIVILEGED = {0: 10}  # client index -> forgiveness days (segment A only)
+
+# --- contacts per client (first one is primary and logs in as the client user):
+#     name, position, email local part, phone --------------------------------------------
+CONTACTS = (
+    (("Ion Georgescu", "Procurement manager", "ion", "+40 264 431 210"),
+     ("Ioana Mureșan", "Marketing director", "ioana", "+40 744 123 456")),
+    (("Zsófia Nagy", "Card programme manager", "zsofia", "+36 1 555 0101"),
+     ("Péter Tóth", "Procurement", "peter", "+36 30 555 0102"),
+     ("Dr. Anna Kiss", "Legal counsel", "anna", "+36 1 555 0103")),
+    (("Oksana Shevchenko", "Loyalty programme lead", "oksana", "+380 56 700 1020"),
+     ("Dmytro Bondarenko", "Chief accountant", "dmytro", "+380 67 700 1021")),
+    (("Ivan Dimitrov", "Head of ticketing", "ivan", "+359 2 960 1100"),),
+    (("Gábor Szabó", "Operations manager", "gabor", "+36 87 555 200"),
+     ("Eszter Varga", "Front office lead", "eszter", "+36 30 555 201")),
+    (("Andreea Popa", "Category manager", "andreea", "+40 268 410 300"),
+     ("Vlad Constantin", "Purchasing", "vlad", "+40 722 410 301")),
+    (("Taras Melnyk", "Owner", "taras", "+380 32 255 4400"),),
+    (("Serhii Tkachenko", "Crew manager", "serhii", "+380 48 680 1500"),
+     ("Natalia Moroz", "Finance", "natalia", "+380 67 680 1501")),
+    (("Nikolay Ivanov", "Club manager", "nikolay", "+359 52 600 700"),),
+    (("Réka Molnár", "Owner", "reka", "+36 52 555 800"),),
+    (("Cătălin Rusu", "Store manager", "catalin", "+40 232 210 900"),),
+    (("Yulia Savchenko", "Production manager", "yulia", "+380 48 725 1000"),
+     ("Andrii Lysenko", "Director", "andrii", "+380 50 725 1001")),
+)
+
+# --- orders: client, product, quantity, unit price (EUR cents, converted), stage,
+#     days since created, hours since the stage changed, settlement of its invoice ----------
+ORDERS = (
+    (0, "PVC loyalty cards, 0.76 mm, 4+4", 50_000, 9, "closed", 75, 960, "paid"),
+    (8, "Membership cards, gold foil, 4+4", 5_000, 15, "closed", 60, 840, "paid"),
+    (4, "RFID hotel key cards, 0.76 mm, 4+4", 15_000, 38, "closed", 50, 720, "paid"),
+    (2, "Fuel loyalty cards, HiCo magnetic stripe, 4+4", 100_000, 7, "delivered", 40, 120, "part"),
+    (5, "Blister-pack inserts, 350 g/m² board, 4+1", 80_000, 4, "cancelled", 35, 504, ""),
+    (11, "Business cards on PVC, 0.5 mm, 4+4", 2_000, 9, "delivered", 30, 288, ""),
+    (3, "Transit smart cards, Mifare Classic 1K", 60_000, 55, "delivered", 25, 72, "paid"),
+    (1, "Contactless debit cards, Mifare DESFire EV3", 25_000, 95, "in_production", 20, 72, "part"),
+    (6, "Coffee stamp cards, 0.5 mm, 4+4", 10_000, 10, "delivered", 18, 192, "paid"),
+    (9, "Gym member cards, RFID 125 kHz", 3_000, 45, "awaiting_prepayment", 14, 144, ""),
+    (7, "Crew ID cards with photo personalisation", 1_200, 120, "spec_approved", 12, 96, "part"),
+    (6, "Kraft gift boxes with hot-foil logo", 2_000, 85, "in_production", 10, 48, ""),
+    (1, "Card mailers with window envelopes", 25_000, 14, "spec_approved", 9, 50, ""),
+    (0, "Gift card carriers, 300 g/m² board, 4+0", 20_000, 12, "in_production", 6, 30, ""),
+    (5, "Pharmacy loyalty cards, matt lamination, 4+4", 40_000, 8, "spec_sent", 5, 48, ""),
+    (2, "Key-tag cards, 3-up, 4+4", 40_000, 8, "awaiting_prepayment", 4, 60, ""),
+    (10, "Bookmark cards, 0.38 mm PVC, 4+4", 8_000, 6, "layout", 4, 10, ""),
+    (3, "Card sleeves, transparent PP", 60_000, 3, "layout", 3, 6, ""),
+    (0, "Scratch-off promo cards, 4+4", 30_000, 11, "spec_sent", 2, 20, ""),
+    (4, "Folding boxes for key-card kits, E-flute", 3_000, 65, "request", 1, 3, ""),
+    (11, "Printed shipping boxes, 3-ply, 1+0", 1_500, 70, "request", 0, 1, ""),
+)
+# invoices without an order (recurring supplies): client, description, qty, EUR cents, days ago, settlement
+RECURRING = (
+    (5, "Quarterly supply: printed pharmacy paper bags", 50_000, 6, 70, ""),
+    (0, "Monthly supply: blank white PVC cards, 0.76 mm", 100_000, 4, 35, ""),
+    (2, "Storage of finished cards, pallet-months", 6, 4_000, 8, "paid"),
+)
+PREPRESS = ("Design and prepress", 1, 4_500)
+DELIVERY = ("Delivery, palletised (DAP)", 1, 12_000)
+SHIPPED = ("in_production", "delivered", "closed")
+EUR_RATE_X100 = {"EUR": 100, "USD": 108, "RON": 497, "BGN": 196, "HUF": 39_500, "UAH": 4_500}
+VAT_BP = {"RON": 1900, "UAH": 2000, "BGN": 2000, "HUF": 2700, "EUR": 0, "USD": 0}
+METHODS = ("bank_transfer", "bank_transfer", "card", "cash")
+
+
+def _email(local: str, company_domain: str | None = None) -> str:
+    return f"{local}@{company_domain}.{DOMAIN}" if company_domain else f"{local}@{DOMAIN}"
+
+
+def demo_logins() -> list[tuple[str, str, str]]:
+    """(email, role label, company or "") for every demo login; the password is DEMO_PASSWORD."""
+    rows = [(_email(email), ROLE_LABELS[role] + (", lawyer" if legal else ""), "") for _, email, _, role, legal, _ in STAFF]
+    for client, contacts in zip(CLIENTS, CONTACTS):
+        rows.append((_email(contacts[0][2], client[1]), ROLE_LABELS[Role.CLIENT], client[0]))
+    return rows
+
+
+async def database_is_empty() -> bool:
+    return await User.count() == 0 and await Client.count() == 0
+
+
+async def load_demo() -> list[tuple[str, str, str]]:
+    async with db.transaction():
+        if not await Client.exists().where(Client.name_folded == fold(CLIENTS[0][0])):
+            await _load()
+    return demo_logins()
+
+
+async def _load() -> None:
+    now, today = utcnow(), dt.date.today()
+    staff = {key: await _user(email, name, role, legal, lang) for key, email, name, role, legal, lang in STAFF}
+    clients = [await _client(i, row, staff, now) for i, row in enumerate(CLIENTS)]
+    bills = await _orders(clients, staff, now, today) + [
+        _Bill(today - dt.timedelta(days=days), now - dt.timedelta(days=days), clients[ci], [(text, qty, cents)], settle,
+              len(ORDERS) + i, notes="Recurring supply agreement")
+        for i, (ci, text, qty, cents, days, settle) in enumerate(RECURRING)
+    ]
+    numbers = _Numbers()
+    for bill in sorted(bills, key=lambda b: b.issued):  # numbered in the order they were issued
+        await _invoice(bill, numbers, staff["cristina"], today)
+    await numbers.save()
+
+
+async def _user(local: str, name: str, role: Role, legal: bool, language: str, *,
+                domain: str | None = None, client_id: int | None = None) -> int:
+    return await create_user(
+        email=_email(local, domain), name=name, password=DEMO_PASSWORD, kind=Kind.STAFF if client_id is None else Kind.CLIENT,
+        role=role, client_id=client_id, is_legal=legal, language=language, actor=Actor.system(),
+    )
+
+
+async def _client(index: int, row: tuple, staff: dict[str, int], now: dt.datetime) -> dict:
+    name, domain, tax_id, address, currency, language, terms, limit, discount, priority, segment, manager = row
+    contacts = CONTACTS[index]
+    client = Client(
+        name=name, name_folded=fold(name), tax_id=tax_id, email=_email("office", domain), phone=contacts[0][3],
+        address=address, currency=currency, payment_terms_days=terms, credit_limit_minor=limit * 10 ** exponent(currency),
+        discount_bp=discount, service_priority=priority, segment=segment, privileged=index in PRIVILEGED,
+        forgiveness_days=PRIVILEGED.get(index, 0), language=language, sales_manager=staff[manager],
+        created_at=now - dt.timedelta(days=400 - 20 * index), updated_at=now,
+    )
+    await client.save()
+    await audit.record(Actor.system(), "client_created", "client", client.id, client_id=client.id,
+                       after={"name": name, "segment": segment, "currency": currency})
+    for position, (person, title, local, phone) in enumerate(contacts):
+        await Contact(client=client.id, name=person, position=title, email=_email(local, domain), phone=phone,
+                      is_primary=position == 0, created_at=client.created_at).save()
+    person, _, local, _ = contacts[0]
+    user_id = await _user(local, person, Role.CLIENT, False, language, domain=domain, client_id=client.id)
+    return {"id": client.id, "currency": currency, "terms": terms, "discount": discount,
+            "manager": staff[manager], "user": user_id, "signer": person}
+
+
+class _Numbers:
+    """Invoice numbers per year, continuing any counter already stored; saved at the end."""
+
+    def __init__(self) -> None:
+        self.last: dict[int, int] = {}
+
+    async def next(self, year: int) -> int:
+        if year not in self.last:
+            row = await InvoiceCounter.select(InvoiceCounter.last_number).where(InvoiceCounter.key == f"INV-{year}").first()
+            self.last[year] = row["last_number"] if row else 0
+        self.last[year] += 1
+        return self.last[year]
+
+    async def save(self) -> None:
+        for year, last in self.last.items():
+            key = f"INV-{year}"
+            if await InvoiceCounter.exists().where(InvoiceCounter.key == key):
+                await InvoiceCounter.update({InvoiceCounter.last_number: last}).where(InvoiceCounter.key == key)
+            else:
+                await InvoiceCounter(series="INV", year=year, last_number=last, key=key).save()
+
+
+def _price(eur_cents: int, client: dict) -> int:
+    """A unit price in the client's currency, less the client's discount."""
+    unit = round_half_away(eur_cents * EUR_RATE_X100[client["currency"]], 100)
+    return unit - percent_of(unit, client["discount"])
+
+
+@dataclass
+class _Bill:
+    """An invoice to write: its dates, client, (description, quantity, EUR cents) lines and settlement."""
+
+    issued: dt.date
+    created: dt.datetime
+    client: dict
+    lines: list[tuple[str, int, int]]
+    settle: str  # "paid", "part" (40 %) or "" (unpaid)
+    index: int
+    order_id: int | None = None
+    cancelled_at: dt.datetime | None = None
+    notes: str = ""
+
+
+async def _orders(clients: list[dict], staff: dict[str, int], now: dt.datetime, today: dt.date) -> list[_Bill]:
+    bills, per_year = [], {}
+    for i, (ci, product, qty, cents, stage, days, hours, settle) in enumerate(ORDERS):
+        client = clients[ci]
+        created = now - dt.timedelta(days=days, hours=2)
+        changed = max(created, now - dt.timedelta(hours=hours))
+        per_year[created.year] = per_year.get(created.year, 0) + 1
+        order = Order(
+            number=f"ORD-{created.year}-{per_year[created.year]:04d}", client=client["id"], sales_manager=client["manager"],
+            product=product, quantity=qty, stage=stage, stage_changed_at=changed, created_at=created,
+            wanted_date=None if stage in ("delivered", "closed", "cancelled") else today + dt.timedelta(days=21),
+        )
+        await order.save()
+        if stage in ("spec_sent", "spec_approved"):
+            await _spec(order, client, staff, changed)
+        lines = [(product, qty, cents)] + ([PREPRESS] if i % 3 == 0 else []) + ([DELIVERY] if stage in SHIPPED else [])
+        bills.append(_Bill(today - dt.timedelta(days=days), created, client, lines, settle, i, order_id=order.id,
+                           cancelled_at=changed if stage == "cancelled" else None))
+    return bills
+
+
+async def _spec(order: Order, client: dict, staff: dict[str, int], changed: dt.datetime) -> None:
+    approved = order.stage == "spec_approved"
+    sent_at = changed - dt.timedelta(days=2) if approved else changed
+    await TechnicalSpec(
+        order=order.id, version=1, status="approved" if approved else "sent",
+        materials="PVC 0.76 mm, white core, glossy overlay" if "card" in order.product.lower() else "Coated board, 350 g/m²",
+        finishing="Offset 4+4, rounded corners R3", quantities=f"{order.quantity:,} pcs, packed in boxes of 500",
+        contract_note="Colour tolerance ΔE ≤ 3; ±2 % quantity tolerance.", created_by=staff["elena"],
+        created_at=sent_at - dt.timedelta(hours=3), sent_by=staff["elena"], sent_at=sent_at,
+        decided_by=client["user"] if approved else None, decided_at=changed if approved else None,
+        signature_name=client["signer"] if approved else "",
+    ).save()
+
+
+async def _invoice(bill: _Bill, numbers: _Numbers, controller: int, today: dt.date) -> None:
+    client, issued = bill.client, bill.issued
+    number, rate = await numbers.next(issued.year), VAT_BP[client["currency"]]
+    rows = []
+    for description, qty, cents in bill.lines:
+        unit = _price(cents, client)
+        rows.append((description, qty, unit, qty * unit, percent_of(qty * unit, rate)))
+    net, vat = sum(r[3] for r in rows), sum(r[4] for r in rows)
+    invoice = Invoice(
+        series="INV", year=issued.year, number=number, code=f"INV-{issued.year}-{number:05d}", client=client["id"],
+        order=bill.order_id, currency=client["currency"], issue_date=issued,
+        due_date=issued + dt.timedelta(days=client["terms"]), status="cancelled" if bill.cancelled_at else "issued",
+        net_minor=net, vat_minor=vat, total_minor=net + vat, notes=bill.notes, created_by=client["manager"],
+        created_at=bill.created, cancelled_at=bill.cancelled_at,
+    )
+    await invoice.save()
+    for position, (description, qty, unit, line_net, line_vat) in enumerate(rows, start=1):
+        await InvoiceLine(invoice=invoice.id, position=position, description=description, quantity=qty,
+                          unit_price_minor=unit, vat_rate_bp=rate, net_minor=line_net, vat_minor=line_vat,
+                          total_minor=line_net + line_vat).save()
+    if bill.settle:
+        await _pay(invoice, bill, controller, today)
+
+
+async def _pay(invoice: Invoice, bill: _Bill, controller: int, today: dt.date) -> None:
+    full, terms = bill.settle == "paid", bill.client["terms"]
+    amount = invoice.total_minor if full else percent_of(invoice.total_minor, 4000)
+    received = min(invoice.issue_date + dt.timedelta(days=max(1, terms * 2 // 3) if full else terms // 2), today)
+    method = METHODS[bill.index % len(METHODS)]
+    reference = {"bank_transfer": f"OP {7100 + bill.index} / {invoice.code}", "card": f"Card payment {invoice.code}",
+                 "cash": f"Cash receipt CR-{300 + bill.index}"}[method]
+    payment = Payment(
+        client=bill.client["id"], currency=invoice.currency, amount_minor=amount, method=method, received_on=received,
+        reference=reference, recorded_by=controller,
+        created_at=min(utcnow(), dt.datetime.combine(received, dt.time(9, 30), tzinfo=dt.timezone.utc)),
+    )
+    await payment.save()
+    await PaymentAllocation(payment=payment.id, invoice=invoice.id, amount_minor=amount).save()
+    await Invoice.update({Invoice.paid_minor: amount, Invoice.status: "paid" if full else "issued"}).where(
+        Invoice.id == invoice.id)

@@ -1,0 +1,24 @@
+"""The staff dashboard's figures, each a count that links to its list."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from portal.auth.roles import Kind
+from portal.auth.tables import User
+from portal.billing.tables import Invoice
+from portal.clients.service import client_counts
+from portal.orders.tables import Order
+
+OPEN_STAGES = ("request", "layout", "spec_sent", "spec_approved", "awaiting_prepayment", "in_production")
+
+
+async def dashboard(today: dt.date) -> dict:
+    open_invoices = (Invoice.status == "issued") & (Invoice.kind == "invoice")
+    return {
+        "clients": await client_counts(),
+        "open_orders": await Order.count().where(Order.stage.is_in(list(OPEN_STAGES))),
+        "open_invoices": await Invoice.count().where(open_invoices),
+        "overdue_invoices": await Invoice.count().where(open_invoices & (Invoice.due_date < today)),
+        "staff_users": await User.count().where((User.kind == Kind.STAFF.value) & (User.is_active == True)),  # noqa: E712
+    }

@@ -1,0 +1,63 @@
+"""Friendly error pages: never a stack trace. Anonymous visitors are sent to the login page."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+log = logging.getLogger("portal")
+
+
+def _is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def login_redirect(request: Request, _: NotAuthorizedException) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    location = f"/login?next={quote(target)}"
+    if _is_htmx(request):
+        return Response(content="", status_code=401, headers={"HX-Redirect": location})
+    return Redirect(path=location, status_code=303)
+
+
+def error_page(request: Request, status: int, template: str, **context) -> Template:
+    return Template(template_name=template, context={"status": status, **context}, status_code=status)
+
+
+def forbidden(request: Request, exc: PermissionDeniedException) -> Response:
+    csrf = "csrf" in (exc.detail or "").lower()
+    return error_page(request, 403, "errors/403.html", csrf=csrf)
+
+
+def not_found(request: Request, _: NotFoundException) -> Response:
+    return error_page(request, 404, "errors/404.html")
+
+
+def http_error(request: Request, exc: HTTPException) -> Response:
+    if exc.status_code == 404:
+        return not_found(request, exc)  # type: ignore[arg-type]
+    if exc.status_code >= 500:
+        log.error("HTTP %s on %s %s: %s", exc.status_code, request.method, request.url.path, exc.detail)
+    return error_page(request, exc.status_code, "errors/error.html")
+
+
+def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    try:
+        return error_page(request, 500, "errors/error.html")
+    except Exception:  # the error page itself failed: plain text, still no trace
+        return Response("Something went wrong on our side.", status_code=HTTP_500_INTERNAL_SERVER_ERROR, media_type="text/plain")
+
+
+EXCEPTION_HANDLERS = {
+    NotAuthorizedException: login_redirect,
+    PermissionDeniedException: forbidden,
+    NotFoundException: not_found,
+    HTTPException: http_error,
+    Exception: server_error,
+}

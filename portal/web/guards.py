@@ -1,0 +1,36 @@
+"""Route guards: staff pages for staff (optionally some roles), client pages for client users."""
+
+from __future__ import annotations
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from portal.auth.roles import Kind, Role
+
+
+def staff_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    user = connection.scope.get("user")
+    if user is None:
+        raise NotAuthorizedException()
+    if user.kind is not Kind.STAFF:
+        raise PermissionDeniedException("staff_only")
+
+
+def client_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    user = connection.scope.get("user")
+    if user is None:
+        raise NotAuthorizedException()
+    if user.kind is not Kind.CLIENT or user.client_id is None:
+        raise PermissionDeniedException("client_only")
+
+
+def roles(*allowed: Role):
+    """Staff with one of these roles (admins always pass)."""
+
+    def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+        staff_only(connection, handler)
+        if not connection.scope["user"].has_role(*allowed):
+            raise PermissionDeniedException("role")
+
+    return guard

@@ -1,0 +1,111 @@
+"""Languages: the request's locale lives in a context variable; gettext and Babel's
+formatters read it. Catalogs are compiled from portal/locale/<lang>/LC_MESSAGES/messages.po."""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale, dates, numbers
+from babel.support import LazyProxy, NullTranslations, Translations
+
+from portal.money import to_decimal
+from portal.settings import LANGUAGES
+
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+BABEL_LOCALES = {"en": "en_GB", "ro": "ro_RO", "uk": "uk_UA", "bg": "bg_BG", "hu": "hu_HU"}
+LANGUAGE_NAMES = {"en": "English", "ro": "Română", "uk": "Українська", "bg": "Български", "hu": "Magyar"}
+
+_language: contextvars.ContextVar[str] = contextvars.ContextVar("language", default="en")
+_timezone: contextvars.ContextVar[str] = contextvars.ContextVar("timezone", default="Europe/Bucharest")
+
+
+def set_language(language: str) -> None:
+    _language.set(language if language in LANGUAGES else "en")
+
+
+def set_timezone(name: str) -> None:
+    _timezone.set(name)
+
+
+def current_language() -> str:
+    return _language.get()
+
+
+def current_locale() -> Locale:
+    return Locale.parse(BABEL_LOCALES[current_language()])
+
+
+@lru_cache(maxsize=None)
+def translations(language: str) -> NullTranslations:
+    return Translations.load(str(LOCALE_DIR), [language], domain="messages")
+
+
+def translate(message: str) -> str:
+    return translations(current_language()).gettext(message)
+
+
+def translate_plural(singular: str, plural: str, n: int) -> str:
+    return translations(current_language()).ngettext(singular, plural, n)
+
+
+def gettext(message: str, **variables: object) -> str:
+    text = translate(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
+    variables.setdefault("num", n)
+    return translate_plural(singular, plural, n) % variables
+
+
+def lazy_gettext(message: str) -> LazyProxy:
+    """For module-level strings (labels, choices): translated when shown, not when imported."""
+    return LazyProxy(gettext, message, enable_cache=False)
+
+
+_ = gettext
+
+
+def language_from_header(accept_language: str, default: str) -> str:
+    for part in accept_language.split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return default
+
+
+def format_money(minor: int | None, currency: str) -> str:
+    if minor is None:
+        return ""
+    return numbers.format_currency(to_decimal(minor, currency), currency, locale=current_locale())
+
+
+def format_number(value: int | Decimal | float) -> str:
+    return numbers.format_decimal(value, locale=current_locale())
+
+
+def format_percent_bp(bp: int) -> str:
+    """Basis points as a percentage: 550 -> '5.5%'."""
+    return numbers.format_percent(Decimal(bp) / 10_000, format="#,##0.##%", locale=current_locale())
+
+
+def format_date(value: dt.date | None, style: str = "medium") -> str:
+    if value is None:
+        return ""
+    return dates.format_date(value, format=style, locale=current_locale())
+
+
+def format_datetime(value: dt.datetime | None, style: str = "medium") -> str:
+    if value is None:
+        return ""
+    local = value.astimezone(ZoneInfo(_timezone.get()))
+    return dates.format_datetime(local, format=style, locale=current_locale())
+
+
+def format_timedelta(delta: dt.timedelta) -> str:
+    return dates.format_timedelta(delta, locale=current_locale())

@@ -1,0 +1,46 @@
+"""Small helpers every controller shares."""
+
+from __future__ import annotations
+
+from litestar import Request
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect, Template
+
+from portal.auth.service import CurrentUser
+
+
+def current_user(request: Request) -> CurrentUser:
+    return request.scope["user"]
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def actor(request: Request):
+    return current_user(request).actor(client_ip(request))
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def page(template: str, status_code: int = 200, **context) -> Template:
+    return Template(template_name=template, context=context, status_code=status_code)
+
+
+def see_other(path: str) -> Redirect:
+    return Redirect(path=path, status_code=303)
+
+
+def found_or_404(value):
+    if value is None:
+        raise NotFoundException()
+    return value
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only local paths: never redirect a user to another site after login."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default

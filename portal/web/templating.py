@@ -1,0 +1,44 @@
+"""The Jinja environment: i18n extension, Babel formatters as filters, shared globals."""
+
+from __future__ import annotations
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from litestar.plugins.jinja import JinjaTemplateEngine as Engine
+from litestar.template.config import TemplateConfig
+
+from portal.settings import ROOT, Settings
+from portal.web import i18n
+from portal.web.flash import take_flashes
+
+TEMPLATE_DIR = ROOT / "templates"
+
+
+def build_environment(settings: Settings) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(i18n.translate, i18n.translate_plural, newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(
+        money=i18n.format_money,
+        date=i18n.format_date,
+        datetime=i18n.format_datetime,
+        number=i18n.format_number,
+        percent_bp=i18n.format_percent_bp,
+    )
+    env.globals.update(
+        take_flashes=take_flashes,
+        firm_name=settings.firm_name,
+        language_names=i18n.LANGUAGE_NAMES,
+        current_language=i18n.current_language,
+        production=settings.production,
+    )
+    return env
+
+
+def template_config(settings: Settings) -> TemplateConfig:
+    return TemplateConfig(instance=Engine.from_environment(build_environment(settings)))

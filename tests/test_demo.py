@@ -1,0 +1,105 @@
+"""The demo loader on a fresh, migrated SQLite database: consistent data, and idempotent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from portal import db, demo
+from portal.audit.tables import AuditEvent
+from portal.auth import passwords
+from portal.auth.roles import STAFF_ROLES, Kind
+from portal.auth.tables import User
+from portal.billing.tables import Invoice, InvoiceCounter, InvoiceLine, Payment, PaymentAllocation
+from portal.clients.tables import Client, Contact
+from portal.orders.tables import Order, TechnicalSpec
+from portal.piccolo_app import APP_CONFIG
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+async def database(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 't.sqlite'}"
+    env = {**os.environ, "DATABASE_URL": url, "PICCOLO_CONF": "piccolo_conf"}
+    piccolo = Path(sys.executable).parent / "piccolo"
+    done = subprocess.run([str(piccolo), "migrations", "forwards", "portal"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    yield db.bind(db.engine_for(url))
+
+
+async def _counts() -> dict[str, int]:
+    return {t._meta.tablename: await t.count() for t in APP_CONFIG.table_classes}
+
+
+async def test_demo_is_consistent_and_idempotent(database) -> None:
+    assert await demo.database_is_empty()
+
+    logins = await demo.load_demo()
+    assert not await demo.database_is_empty()
+    first = await _counts()
+
+    clients = await Client.select()
+    assert len(clients) == 12
+    assert [c["name"] for c in clients if c["privileged"]] == ["Carpatia Retail SRL"]
+    assert all(c["segment"] == "A" and c["forgiveness_days"] == 10 for c in clients if c["privileged"])
+    assert Counter(c["segment"] for c in clients) == {"A": 3, "B": 5, "C": 4}
+    assert {c["currency"] for c in clients} == {"RON", "EUR", "UAH", "BGN", "HUF", "USD"}
+    assert all(c["sales_manager"] is not None and c["created_at"].tzinfo is not None for c in clients)
+
+    users = await User.select()
+    staff_roles = {u["role"] for u in users if u["kind"] == Kind.STAFF.value}
+    assert staff_roles == {r.value for r in STAFF_ROLES}
+    assert any(u["is_legal"] for u in users if u["role"] == "negotiator")
+    per_client = Counter(u["client"] for u in users if u["kind"] == Kind.CLIENT.value)
+    assert per_client == {c["id"]: 1 for c in clients}
+    assert sorted(email for email, _, _ in logins) == sorted(u["email"] for u in users)
+
+    for client in clients:
+        contacts = await Contact.select().where(Contact.client == client["id"])
+        assert 1 <= len(contacts) <= 3 and sum(c["is_primary"] for c in contacts) == 1
+
+    orders = await Order.select()
+    assert len(orders) >= 20
+    invoices = await Invoice.select()
+    per_order = Counter(i["order"] for i in invoices if i["order"] is not None)
+    assert per_order == {o["id"]: 1 for o in orders}
+    assert any(i["order"] is None for i in invoices)
+
+    lines = await InvoiceLine.select()
+    allocations = await PaymentAllocation.select()
+    for invoice in invoices:
+        own = [line for line in lines if line["invoice"] == invoice["id"]]
+        assert 1 <= len(own) <= 3
+        for field in ("net_minor", "vat_minor", "total_minor"):
+            assert invoice[field] == sum(line[field] for line in own), (invoice["code"], field)
+        assert invoice["total_minor"] == invoice["net_minor"] + invoice["vat_minor"]
+        assert invoice["paid_minor"] == sum(a["amount_minor"] for a in allocations if a["invoice"] == invoice["id"])
+        assert invoice["code"] == f"INV-{invoice['year']}-{invoice['number']:05d}"
+        assert (invoice["status"] == "paid") == (invoice["paid_minor"] == invoice["total_minor"] > 0)
+
+    today = dt.date.today()
+    open_invoices = [i for i in invoices if i["status"] == "issued"]
+    assert any(i["due_date"] < today and i["paid_minor"] == 0 for i in open_invoices)  # overdue
+    assert any(0 < i["paid_minor"] < i["total_minor"] for i in open_invoices)  # partly paid
+    assert any(i["due_date"] >= today for i in open_invoices)  # not yet due
+    for counter in await InvoiceCounter.select():
+        assert counter["last_number"] == max(i["number"] for i in invoices if i["year"] == counter["year"])
+
+    specced = {o["id"] for o in orders if o["stage"] in ("spec_sent", "spec_approved")}
+    assert {s["order"] for s in await TechnicalSpec.select()} == specced
+    assert await AuditEvent.count().where(AuditEvent.action == "client_created") == 12
+    assert sum(p["amount_minor"] for p in await Payment.select()) == sum(a["amount_minor"] for a in allocations)
+
+    admin = await User.select(User.password_hash).where(User.email == "ana.admin@demo.example").first()
+    assert await passwords.verify_password(admin["password_hash"], demo.DEMO_PASSWORD)
+
+    assert await demo.load_demo() == logins
+    assert await _counts() == first
