@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", ROOT / "var"))
@@ -132,6 +133,15 @@ def _base_url(env: dict[str, str], host: str, port: int) -> str:
     return raw
 
 
+def _timezone(env: dict[str, str]) -> str:
+    name = env.get("FIRM_TIMEZONE", "").strip() or "Europe/Bucharest"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"FIRM_TIMEZONE must be an IANA time zone such as Europe/Bucharest, got {name!r}") from None
+    return name
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     environment = env.get("PORTAL_ENV", "development").strip() or "development"
@@ -162,7 +172,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         login_window_minutes=_int(env, "LOGIN_WINDOW_MINUTES", 15, minimum=1),
         default_language=language,
         firm_name=env.get("FIRM_NAME", "").strip() or "Portal",
-        firm_timezone=env.get("FIRM_TIMEZONE", "").strip() or "Europe/Bucharest",
+        firm_timezone=_timezone(env),
         bank_details=env.get("FIRM_BANK_DETAILS", "").strip(),
         stripe_secret_key=stripe_secret,
         stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", "").strip(),
