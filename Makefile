@@ -43,10 +43,10 @@ messages-extract: $(STAMP)
 	$(BIN)/pybabel extract --quiet -F babel.cfg -k lazy_gettext -k ngettext:1,2 -o portal/locale/messages.pot --project=portal .
 
 messages-update: messages-extract
-	$(BIN)/pybabel update --quiet -i portal/locale/messages.pot -d portal/locale
+	$(BIN)/pybabel update -i portal/locale/messages.pot -d portal/locale
 
 messages-compile: $(STAMP)
-	$(BIN)/pybabel compile --quiet --use-fuzzy -d portal/locale
+	$(BIN)/pybabel compile --use-fuzzy -d portal/locale
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_name="portal_csrf",
             cookie_secure=settings.production,
             cookie_samesite="lax",
+            cookie_httponly=True,  # templates carry the token; scripts never need to read the cookie
             header_name="x-csrftoken",
             exclude=CSRF_EXEMPT,
         ),
