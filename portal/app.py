@@ -17,6 +17,7 @@ from portal.accounts.staff import StaffUsersController
 from portal.auth.pages import AuthController
 from portal.clients.client import ClientHomeController
 from portal.clients.staff import ClientsController
+from portal.orders.staff import OrdersController
 from portal.reports.staff import DashboardController
 from portal.settings import ROOT, Settings, load_settings
 from portal.web.errors import EXCEPTION_HANDLERS
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuthController,
             DashboardController,
             ClientsController,
+            OrdersController,
             StaffUsersController,
             ClientHomeController,
             healthz,

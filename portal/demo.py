@@ -17,11 +17,14 @@ from portal.audit import service as audit
 from portal.audit.service import Actor
 from portal.auth.roles import Kind, Role
 from portal.auth.tables import User
-from portal.billing.tables import Invoice, InvoiceCounter, InvoiceLine, Payment, PaymentAllocation
+from portal.billing.rules import invoice_code
+from portal.billing.service import next_number
+from portal.billing.tables import Invoice, InvoiceLine, Payment, PaymentAllocation
 from portal.clients.rules import fold
 from portal.clients.tables import Client, Contact
 from portal.clock import utcnow
 from portal.money import exponent, percent_of, round_half_away
+from portal.orders.rules import order_code
 from portal.orders.tables import Order, TechnicalSpec
 
 DEMO_PASSWORD = "demo-password-2026"
@@ -106,17 +109,17 @@ ORDERS = (
     (0, "PVC loyalty cards, 0.76 mm, 4+4", 50_000, 9, "closed", 75, 960, "paid"),
     (8, "Membership cards, gold foil, 4+4", 5_000, 15, "closed", 60, 840, "paid"),
     (4, "RFID hotel key cards, 0.76 mm, 4+4", 15_000, 38, "closed", 50, 720, "paid"),
-    (2, "Fuel loyalty cards, HiCo magnetic stripe, 4+4", 100_000, 7, "delivered", 40, 120, "part"),
+    (2, "Fuel loyalty cards, HiCo magnetic stripe, 4+4", 100_000, 7, "delivered", 40, 120, "paid"),
     (5, "Blister-pack inserts, 350 g/m² board, 4+1", 80_000, 4, "cancelled", 35, 504, ""),
-    (11, "Business cards on PVC, 0.5 mm, 4+4", 2_000, 9, "delivered", 30, 288, ""),
+    (11, "Business cards on PVC, 0.5 mm, 4+4", 2_000, 9, "delivered", 30, 288, "paid"),
     (3, "Transit smart cards, Mifare Classic 1K", 60_000, 55, "delivered", 25, 72, "paid"),
-    (1, "Contactless debit cards, Mifare DESFire EV3", 25_000, 95, "in_production", 20, 72, "part"),
+    (1, "Contactless debit cards, Mifare DESFire EV3", 25_000, 95, "in_production", 20, 72, "paid"),
     (6, "Coffee stamp cards, 0.5 mm, 4+4", 10_000, 10, "delivered", 18, 192, "paid"),
     (9, "Gym member cards, RFID 125 kHz", 3_000, 45, "awaiting_prepayment", 14, 144, ""),
     (7, "Crew ID cards with photo personalisation", 1_200, 120, "spec_approved", 12, 96, "part"),
-    (6, "Kraft gift boxes with hot-foil logo", 2_000, 85, "in_production", 10, 48, ""),
+    (6, "Kraft gift boxes with hot-foil logo", 2_000, 85, "in_production", 10, 48, "paid"),
     (1, "Card mailers with window envelopes", 25_000, 14, "spec_approved", 9, 50, ""),
-    (0, "Gift card carriers, 300 g/m² board, 4+0", 20_000, 12, "in_production", 6, 30, ""),
+    (0, "Gift card carriers, 300 g/m² board, 4+0", 20_000, 12, "in_production", 6, 30, "paid"),
     (5, "Pharmacy loyalty cards, matt lamination, 4+4", 40_000, 8, "spec_sent", 5, 48, ""),
     (2, "Key-tag cards, 3-up, 4+4", 40_000, 8, "awaiting_prepayment", 4, 60, ""),
     (10, "Bookmark cards, 0.38 mm PVC, 4+4", 8_000, 6, "layout", 4, 10, ""),
@@ -134,6 +137,7 @@ RECURRING = (
 PREPRESS = ("Design and prepress", 1, 4_500)
 DELIVERY = ("Delivery, palletised (DAP)", 1, 12_000)
 SHIPPED = ("in_production", "delivered", "closed")
+SPEC_STAGES = ("spec_sent", "spec_approved", "awaiting_prepayment") + SHIPPED  # orders that have a sent spec
 EUR_RATE_X100 = {"EUR": 100, "USD": 108, "RON": 497, "BGN": 196, "HUF": 39_500, "UAH": 4_500}
 VAT_BP = {"RON": 1900, "UAH": 2000, "BGN": 2000, "HUF": 2700, "EUR": 0, "USD": 0}
 METHODS = ("bank_transfer", "bank_transfer", "card", "cash")
@@ -171,10 +175,8 @@ async def _load() -> None:
               len(ORDERS) + i, notes="Recurring supply agreement")
         for i, (ci, text, qty, cents, days, settle) in enumerate(RECURRING)
     ]
-    numbers = _Numbers()
     for bill in sorted(bills, key=lambda b: b.issued):  # numbered in the order they were issued
-        await _invoice(bill, numbers, staff["cristina"], today)
-    await numbers.save()
+        await _invoice(bill, staff["cristina"], today)
 
 
 async def _user(local: str, name: str, role: Role, legal: bool, language: str, *,
@@ -207,28 +209,6 @@ async def _client(index: int, row: tuple, staff: dict[str, int], now: dt.datetim
             "manager": staff[manager], "user": user_id, "signer": person}
 
 
-class _Numbers:
-    """Invoice numbers per year, continuing any counter already stored; saved at the end."""
-
-    def __init__(self) -> None:
-        self.last: dict[int, int] = {}
-
-    async def next(self, year: int) -> int:
-        if year not in self.last:
-            row = await InvoiceCounter.select(InvoiceCounter.last_number).where(InvoiceCounter.key == f"INV-{year}").first()
-            self.last[year] = row["last_number"] if row else 0
-        self.last[year] += 1
-        return self.last[year]
-
-    async def save(self) -> None:
-        for year, last in self.last.items():
-            key = f"INV-{year}"
-            if await InvoiceCounter.exists().where(InvoiceCounter.key == key):
-                await InvoiceCounter.update({InvoiceCounter.last_number: last}).where(InvoiceCounter.key == key)
-            else:
-                await InvoiceCounter(series="INV", year=year, last_number=last, key=key).save()
-
-
 def _price(eur_cents: int, client: dict) -> int:
     """A unit price in the client's currency, less the client's discount."""
     unit = round_half_away(eur_cents * EUR_RATE_X100[client["currency"]], 100)
@@ -251,19 +231,18 @@ class _Bill:
 
 
 async def _orders(clients: list[dict], staff: dict[str, int], now: dt.datetime, today: dt.date) -> list[_Bill]:
-    bills, per_year = [], {}
+    bills = []
     for i, (ci, product, qty, cents, stage, days, hours, settle) in enumerate(ORDERS):
         client = clients[ci]
         created = now - dt.timedelta(days=days, hours=2)
         changed = max(created, now - dt.timedelta(hours=hours))
-        per_year[created.year] = per_year.get(created.year, 0) + 1
         order = Order(
-            number=f"ORD-{created.year}-{per_year[created.year]:04d}", client=client["id"], sales_manager=client["manager"],
+            number=order_code(created.year, await next_number("ORD", created.year)), client=client["id"], sales_manager=client["manager"],
             product=product, quantity=qty, stage=stage, stage_changed_at=changed, created_at=created,
             wanted_date=None if stage in ("delivered", "closed", "cancelled") else today + dt.timedelta(days=21),
         )
         await order.save()
-        if stage in ("spec_sent", "spec_approved"):
+        if stage in SPEC_STAGES:
             await _spec(order, client, staff, changed)
         lines = [(product, qty, cents)] + ([PREPRESS] if i % 3 == 0 else []) + ([DELIVERY] if stage in SHIPPED else [])
         bills.append(_Bill(today - dt.timedelta(days=days), created, client, lines, settle, i, order_id=order.id,
@@ -272,7 +251,7 @@ async def _orders(clients: list[dict], staff: dict[str, int], now: dt.datetime, 
 
 
 async def _spec(order: Order, client: dict, staff: dict[str, int], changed: dt.datetime) -> None:
-    approved = order.stage == "spec_approved"
+    approved = order.stage != "spec_sent"
     sent_at = changed - dt.timedelta(days=2) if approved else changed
     await TechnicalSpec(
         order=order.id, version=1, status="approved" if approved else "sent",
@@ -285,16 +264,16 @@ async def _spec(order: Order, client: dict, staff: dict[str, int], changed: dt.d
     ).save()
 
 
-async def _invoice(bill: _Bill, numbers: _Numbers, controller: int, today: dt.date) -> None:
+async def _invoice(bill: _Bill, controller: int, today: dt.date) -> None:
     client, issued = bill.client, bill.issued
-    number, rate = await numbers.next(issued.year), VAT_BP[client["currency"]]
+    number, rate = await next_number("INV", issued.year), VAT_BP[client["currency"]]
     rows = []
     for description, qty, cents in bill.lines:
         unit = _price(cents, client)
         rows.append((description, qty, unit, qty * unit, percent_of(qty * unit, rate)))
     net, vat = sum(r[3] for r in rows), sum(r[4] for r in rows)
     invoice = Invoice(
-        series="INV", year=issued.year, number=number, code=f"INV-{issued.year}-{number:05d}", client=client["id"],
+        series="INV", year=issued.year, number=number, code=invoice_code("INV", issued.year, number), client=client["id"],
         order=bill.order_id, currency=client["currency"], issue_date=issued,
         due_date=issued + dt.timedelta(days=client["terms"]), status="cancelled" if bill.cancelled_at else "issued",
         net_minor=net, vat_minor=vat, total_minor=net + vat, notes=bill.notes, created_by=client["manager"],

@@ -8,6 +8,7 @@ from portal.billing.tables import Invoice, InvoiceCounter, InvoiceLine, Payment,
 from portal.clients.tables import Client, Contact
 from portal.orders.tables import LayoutVariant, Order, TechnicalSpec
 from portal.settings import ROOT
+from portal.tasks.tables import Notification, Task
 
 APP_CONFIG = AppConfig(
     app_name="portal",
@@ -27,6 +28,8 @@ APP_CONFIG = AppConfig(
         InvoiceLine,
         Payment,
         PaymentAllocation,
+        Task,
+        Notification,
     ],
     migration_dependencies=[],
     commands=[],

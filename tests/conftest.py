@@ -76,10 +76,10 @@ def postgres_url(tmp_path_factory) -> str | None:
         pass
 
 
-TABLES = (
-    "payment_allocations", "payments", "invoice_lines", "invoices", "invoice_counters", "technical_specs",
-    "layout_variants", "orders", "audit_events", "login_attempts", "sessions", "client_contacts", "users", "clients",
-)
+def _all_tables() -> str:
+    from portal.piccolo_app import APP_CONFIG
+
+    return ", ".join(f'"{table._meta.tablename}"' for table in APP_CONFIG.table_classes)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -92,7 +92,7 @@ def database_url(request, tmp_path, sqlite_template) -> str:
     url = request.getfixturevalue("postgres_url")
     if url is None:
         _require("PORTAL_REQUIRE_POSTGRES", getattr(pytest, "portal_pg_error", "PostgreSQL not reachable"))
-    asyncio.run(_pg_admin(url, f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    asyncio.run(_pg_admin(url, f"TRUNCATE {_all_tables()} RESTART IDENTITY CASCADE"))
     return url
 
 

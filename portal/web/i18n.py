@@ -54,8 +54,8 @@ def translate_plural(singular: str, plural: str, n: int) -> str:
 
 
 def gettext(message: str, **variables: object) -> str:
-    text = translate(message)
-    return text % variables if variables else text
+    """Messages are python-format strings (a literal % is written %%), as in templates."""
+    return translate(message) % variables
 
 
 def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:

@@ -6,6 +6,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from litestar.plugins.jinja import JinjaTemplateEngine as Engine
 from litestar.template.config import TemplateConfig
 
+from portal.orders.rules import STAGE_LABELS
 from portal.settings import ROOT, Settings
 from portal.web import i18n
 from portal.web.flash import take_flashes
@@ -29,6 +30,8 @@ def build_environment(settings: Settings) -> Environment:
         datetime=i18n.format_datetime,
         number=i18n.format_number,
         percent_bp=i18n.format_percent_bp,
+        timedelta=i18n.format_timedelta,
+        translate=i18n.gettext,
     )
     env.globals.update(
         take_flashes=take_flashes,
@@ -36,6 +39,7 @@ def build_environment(settings: Settings) -> Environment:
         language_names=i18n.LANGUAGE_NAMES,
         current_language=i18n.current_language,
         production=settings.production,
+        stage_labels=STAGE_LABELS,
     )
     return env
 

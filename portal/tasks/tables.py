@@ -1,0 +1,37 @@
+from piccolo.columns import ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.table import Table
+
+from portal.auth.tables import User
+from portal.billing.tables import Invoice
+from portal.clients.tables import Client
+from portal.orders.tables import Order
+
+
+class Task(Table, tablename="tasks"):
+    """Something a person must do at a given time: a callback the client asked for ("call me in
+    two weeks"), and later the dunning ladder's calls and approvals. Done with an outcome, or moved."""
+
+    kind = Varchar(length=20, default="callback", index=True)
+    assignee = ForeignKey(references=User, index=True, on_delete=OnDelete.restrict)
+    client = ForeignKey(references=Client, null=True, index=True, on_delete=OnDelete.restrict)
+    order = ForeignKey(references=Order, null=True, index=True, on_delete=OnDelete.restrict)
+    invoice = ForeignKey(references=Invoice, null=True, index=True, on_delete=OnDelete.restrict)
+    due_at = Timestamptz(index=True)
+    title = Varchar(length=200)
+    note = Text(default="")
+    done_at = Timestamptz(null=True, default=None, index=True)
+    outcome = Text(default="")
+    moved_count = Integer(default=0)
+    created_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz()
+
+
+class Notification(Table, tablename="notifications"):
+    """A message for one staff user in the portal (email comes with the dunning issue)."""
+
+    user = ForeignKey(references=User, index=True, on_delete=OnDelete.cascade)
+    created_at = Timestamptz(index=True)
+    message = Varchar(length=300)
+    link = Varchar(length=200, default="")
+    read_at = Timestamptz(null=True, default=None)
