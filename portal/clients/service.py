@@ -38,7 +38,8 @@ async def list_clients(*, search: str = "", segment: str = "", privileged: bool 
     )
     if search:
         needle = f"%{rules.fold(search).replace('%', '').replace('_', '')}%"
-        query = query.where((Client.name_folded.like(needle)) | (Client.tax_id.ilike(needle)) | (Client.email.ilike(needle)))
+        # name_folded and email are stored lower-case, tax ids upper-case: LIKE behaves the same on both engines
+        query = query.where(Client.name_folded.like(needle) | Client.tax_id.like(needle.upper()) | Client.email.like(needle))
     if segment in rules.SEGMENTS:
         query = query.where(Client.segment == segment)
     if privileged:

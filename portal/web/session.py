@@ -14,7 +14,7 @@ from portal.web import flash as flash_cookie
 from portal.web.i18n import language_from_header, set_language, set_timezone
 
 SESSION_COOKIE = "portal_session"
-_SKIP_PREFIXES = ("/static/", "/healthz", "/favicon.ico")
+_SKIP_PREFIXES = ("/static/", "/healthz")
 
 
 def session_cookie(settings: Settings, token: str | None) -> Cookie:
@@ -74,10 +74,11 @@ def session_middleware(settings: Settings):
                         extra.append(_flash(settings, scope["new_flashes"]))
                     elif scope.get("flashes_shown") and flash_cookie.FLASH_COOKIE in cookies:
                         extra.append(_flash(settings, []))
-                    if extra:
-                        headers = list(message.get("headers", []))
-                        headers += [c.to_encoded_header() for c in extra]
-                        message["headers"] = headers
+                    headers = list(message.get("headers", []))
+                    headers += [c.to_encoded_header() for c in extra]
+                    if user is not None:  # after logout, Back must not show private pages from the cache
+                        headers += [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
+                    message["headers"] = headers
                 await send(message)
 
             await app(scope, receive, send_with_cookies)
