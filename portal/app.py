@@ -17,10 +17,14 @@ from portal.accounts.staff import StaffUsersController
 from portal.auth.pages import AuthController
 from portal.clients.client import ClientHomeController
 from portal.clients.staff import ClientsController
+from portal.orders.client import ClientOrdersController
+from portal.orders.specs_staff import SpecsController
 from portal.orders.staff import OrdersController
 from portal.reports.staff import DashboardController
+from portal.tasks.staff import NotificationsController, TasksController
 from portal.settings import ROOT, Settings, load_settings
 from portal.web.errors import EXCEPTION_HANDLERS
+from portal.web.guards import ids_in_range
 from portal.web.health import healthz
 from portal.web.session import session_middleware
 from portal.web.templating import template_config
@@ -46,6 +50,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             OrdersController,
             StaffUsersController,
             ClientHomeController,
+            TasksController,
+            NotificationsController,
+            SpecsController,
+            ClientOrdersController,
             healthz,
             create_static_files_router(path="/static", directories=[ROOT / "static"], include_in_schema=False),
         ],
@@ -63,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=template_config(settings),
         plugins=[HTMXPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=ids_in_range,
         lifespan=[lifespan],
         openapi_config=None,
         debug=False,

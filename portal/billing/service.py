@@ -12,6 +12,7 @@ from portal.audit.service import Actor
 from portal.billing import rules
 from portal.billing.tables import Invoice, InvoiceCounter, InvoiceLine, Payment, PaymentAllocation
 from portal.clock import utcnow
+from portal.messages import N_
 
 DEFAULT_SERIES = "INV"
 PAYMENT_METHODS = ("bank_transfer", "cash", "card")
@@ -42,7 +43,7 @@ async def issue_invoice(
 ) -> dict:
     """Number and store an invoice with its lines. Joins the caller's transaction if one is open."""
     if not lines:
-        raise BillingError("An invoice needs at least one line.")
+        raise BillingError(N_("An invoice needs at least one line."))
     totals = rules.totals(lines)
     async with db.transaction():
         number = await next_number(series, issue_date.year)
@@ -87,9 +88,9 @@ async def record_payment(
     from portal.orders.service import refresh_gates_for_invoices  # the gate listens to payments
 
     if method not in PAYMENT_METHODS:
-        raise BillingError("Choose how the money came: bank transfer, cash or card.")
+        raise BillingError(N_("Choose how the money came: bank transfer, cash or card."))
     if not allocations or any(amount <= 0 for _, amount in allocations):
-        raise BillingError("Each amount must be more than zero.")
+        raise BillingError(N_("Each amount must be more than zero."))
     async with db.transaction():
         invoice_ids = [invoice_id for invoice_id, _ in allocations]
         query = Invoice.select(
@@ -101,13 +102,13 @@ async def record_payment(
         for invoice_id, amount in allocations:
             invoice = invoices.get(invoice_id)
             if invoice is None or invoice["client"] != client_id:
-                raise BillingError("That invoice does not belong to this client.")
+                raise BillingError(N_("That invoice does not belong to this client."))
             if invoice["currency"] != currency:
-                raise BillingError("The payment's currency differs from the invoice's.")
+                raise BillingError(N_("The payment's currency differs from the invoice's."))
             if invoice["status"] == "cancelled":
-                raise BillingError("A cancelled invoice cannot be paid.")
+                raise BillingError(N_("A cancelled invoice cannot be paid."))
             if amount > invoice["total_minor"] - invoice["paid_minor"]:
-                raise BillingError("The amount is more than the invoice's balance.")
+                raise BillingError(N_("The amount is more than the invoice's balance."))
         total = sum(amount for _, amount in allocations)
         payment = Payment(
             client=client_id, currency=currency, amount_minor=total, method=method, received_on=received_on,

@@ -44,9 +44,9 @@ async def list_clients(*, search: str = "", segment: str = "", privileged: bool 
         query = query.where(Client.segment == segment)
     if privileged:
         query = query.where(Client.privileged == True)  # noqa: E712
-    key = decode_cursor(cursor, 2)
+    key = decode_cursor(cursor, (str, int))
     if key:
-        name, last_id = str(key[0]), int(key[1]) if str(key[1]).isdigit() else 0
+        name, last_id = key
         query = query.where((Client.name_folded > name) | ((Client.name_folded == name) & (Client.id > last_id)))
     rows = await query.order_by(Client.name_folded, Client.id).limit(PAGE_SIZE + 1)
     more = len(rows) > PAGE_SIZE

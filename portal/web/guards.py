@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
 from portal.auth.roles import Kind, Role
@@ -34,3 +34,13 @@ def roles(*allowed: Role):
             raise PermissionDeniedException("role")
 
     return guard
+
+
+MAX_ID = 2_147_483_647
+
+
+async def ids_in_range(request) -> None:
+    """An id no table can hold is a missing page (404), not a database error (500)."""
+    for value in request.path_params.values():
+        if isinstance(value, int) and not 0 < value <= MAX_ID:
+            raise NotFoundException()

@@ -7,20 +7,31 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from portal.web.guards import MAX_ID
+
 
 def encode_cursor(key: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(key, ensure_ascii=False).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
-    """The key inside a cursor, or None for a missing or malformed one (then: first page)."""
-    if not cursor:
+MAX_CURSOR = 600
+
+
+def decode_cursor(cursor: str | None, shape: tuple[type, ...]) -> list[Any] | None:
+    """The key inside a cursor if it has the expected shape (e.g. (str, int)); None for a
+    missing or malformed one, which means: the first page."""
+    if not cursor or len(cursor) > MAX_CURSOR:
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
-    return key if isinstance(key, list) and len(key) == arity else None
+    if not isinstance(key, list) or len(key) != len(shape):
+        return None
+    for value, kind in zip(key, shape):
+        if type(value) is not kind or (kind is int and not 0 < value <= MAX_ID):
+            return None
+    return key
 
 
 @dataclass

@@ -1,0 +1,124 @@
+"""Settings from the environment (errors name the variable) and the `portal` command line."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from portal.settings import SettingsError, load_settings
+from tests.conftest import run_portal
+
+GOOD_SECRET = "x" * 40
+
+
+def env(tmp_path, **values: str) -> dict[str, str]:
+    return {"PORTAL_VAR_DIR": str(tmp_path / "var"), "SECRET_KEY": GOOD_SECRET, **values}
+
+
+# --- settings -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("variable,values", [
+    ("PORT", {"PORT": "eighty"}),
+    ("PORT", {"PORT": "70000"}),
+    ("PORT", {"PORT": "0"}),
+    ("DATABASE_URL", {"DATABASE_URL": "mysql://user@localhost/portal"}),
+    ("DATABASE_URL", {"DATABASE_URL": "sqlite:///"}),
+    ("SECRET_KEY", {"SECRET_KEY": "too-short"}),
+    ("SECRET_KEY", {"SECRET_KEY": "", "PORTAL_ENV": "production"}),
+    ("PORTAL_ENV", {"PORTAL_ENV": "staging"}),
+    ("SMTP_TLS", {"SMTP_TLS": "maybe"}),
+    ("BASE_URL", {"BASE_URL": "example.com"}),
+], ids=lambda v: v if isinstance(v, str) else "-".join(f"{k}={x}" for k, x in v.items()))
+def test_a_bad_setting_raises_an_error_naming_the_variable(tmp_path, variable, values):
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env(tmp_path, **values))
+    assert variable in str(raised.value)
+
+
+def test_production_without_secret_key_writes_no_key_file(tmp_path):
+    with pytest.raises(SettingsError, match="SECRET_KEY"):
+        load_settings({"PORTAL_ENV": "production", "PORTAL_VAR_DIR": str(tmp_path / "var")})
+    assert not (tmp_path / "var" / "secret_key").exists()
+
+
+def test_development_without_secret_key_generates_one_and_reuses_it(tmp_path):
+    var = tmp_path / "var"
+    first = load_settings({"PORTAL_VAR_DIR": str(var)})
+    key_file = var / "secret_key"
+    assert key_file.exists()
+    assert len(first.secret_key) >= 32 and key_file.read_text().strip() == first.secret_key
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    second = load_settings({"PORTAL_VAR_DIR": str(var)})
+    assert second.secret_key == first.secret_key
+    other = load_settings({"PORTAL_VAR_DIR": str(tmp_path / "elsewhere")})
+    assert other.secret_key != first.secret_key
+
+
+def test_good_settings_are_read(tmp_path):
+    settings = load_settings(env(tmp_path, PORT="8080", DATABASE_URL="postgresql://u@db:5432/portal", PORTAL_ENV="production"))
+    assert settings.port == 8080 and settings.uses_postgres and settings.production
+    assert settings.database_url == "postgresql://u@db:5432/portal"
+    default = load_settings(env(tmp_path))
+    assert default.database_url == f"sqlite:///{tmp_path / 'var' / 'portal.sqlite'}"
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+def one_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one line, got:\n{text}"
+    assert "Traceback" not in text
+    return lines[0]
+
+
+def test_migrate_with_a_bad_database_url_prints_one_line(tmp_path):
+    result = run_portal("migrate", env={"DATABASE_URL": "mysql://root@localhost/portal", "PORTAL_VAR_DIR": str(tmp_path)}, check=False)
+    assert result.returncode != 0
+    assert "DATABASE_URL" in one_line(result.stderr)
+
+
+def test_create_user_with_an_unknown_role_prints_one_line(tmp_path):
+    result = run_portal("create-user", "--email", "x@y.z", "--role", "wizard",
+                        env={"DATABASE_URL": f"sqlite:///{tmp_path / 'p.sqlite'}", "PORTAL_VAR_DIR": str(tmp_path),
+                             "PORTAL_NEW_PASSWORD": "a long enough password"}, check=False)
+    assert result.returncode != 0
+    line = one_line(result.stderr)
+    assert "--role" in line and "admin" in line
+
+
+def test_create_user_refuses_a_weak_password_in_one_line(tmp_path, database_url):
+    result = run_portal("create-user", "--email", "weak@firm.test", "--role", "admin",
+                        env={"DATABASE_URL": database_url, "PORTAL_VAR_DIR": str(tmp_path), "PORTAL_NEW_PASSWORD": "short"},
+                        check=False)
+    assert result.returncode != 0
+    assert "password" in one_line(result.stderr)
+
+
+async def test_create_user_then_demo_twice(tmp_path, database_url, db):
+    from portal import demo
+    from portal.auth import passwords
+    from portal.auth.tables import User
+    from portal.clients.tables import Client
+
+    cli_env = {"DATABASE_URL": database_url, "PORTAL_VAR_DIR": str(tmp_path), "PORTAL_NEW_PASSWORD": "operator password 1"}
+    created = run_portal("create-user", "--email", "Op@Firm.test", "--role", "credit_controller", "--name", "Olga Operator", env=cli_env)
+    assert "created user" in created.stdout
+    user = await User.select().where(User.email == "op@firm.test").first()
+    assert user is not None and user["role"] == "credit_controller" and user["kind"] == "staff" and user["name"] == "Olga Operator"
+    assert await passwords.verify_password(user["password_hash"], "operator password 1")
+
+    again = run_portal("create-user", "--email", "op@firm.test", "--role", "admin", env=cli_env, check=False)
+    assert again.returncode != 0 and "op@firm.test" in one_line(again.stderr)
+
+    first = run_portal("demo", env=cli_env)
+    assert "Demo logins" in first.stdout and "ana.admin@demo.example" in first.stdout and demo.DEMO_PASSWORD in first.stdout
+    counts = (await User.count(), await Client.count())
+    assert counts[1] == 12
+
+    second = run_portal("demo", env=cli_env)
+    assert second.stdout == first.stdout  # the same logins, printed again
+    assert (await User.count(), await Client.count()) == counts
+
+    skipped = run_portal("demo", "--if-empty", env=cli_env)
+    assert "already has data" in skipped.stdout
