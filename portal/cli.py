@@ -49,7 +49,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     async def run() -> list[tuple[str, str, str]] | None:
         if args.if_empty and not await demo.database_is_empty():
             return None
-        return await demo.load_demo()
+        return await demo.load_demo(settings.upload_dir)
 
     logins = asyncio.run(run())
     if logins is None:

@@ -4,12 +4,18 @@ invoices and payments, all dated relative to today so the demo always looks curr
 `load_demo()` is idempotent: everything (users included: create_user joins the open
 transaction) is written in one transaction, and nothing is written when the demo's first
 client is already there. Every demo login uses DEMO_PASSWORD.
+
+Given an upload folder, every order with a spec also gets two layout variants (PNG mock-ups drawn
+by portal.demo_art, uploaded by the designer through the real upload use case) that its spec
+shows; an approved spec names the second one. Should the load fail, the files it wrote go too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from portal import db
 from portal.accounts.service import create_user
@@ -22,10 +28,13 @@ from portal.billing.service import next_number
 from portal.billing.tables import Invoice, InvoiceLine, Payment, PaymentAllocation
 from portal.clients.rules import fold
 from portal.clients.tables import Client, Contact
+from portal.audit.tables import AuditEvent
 from portal.clock import utcnow
+from portal.demo_art import layout_png
 from portal.money import exponent, percent_of, round_half_away
 from portal.orders.rules import order_code
-from portal.orders.tables import Order, TechnicalSpec
+from portal.orders import specs
+from portal.orders.tables import LayoutVariant, Order, TechnicalSpec
 
 DEMO_PASSWORD = "demo-password-2026"
 DOMAIN = "demo.example"
@@ -141,6 +150,9 @@ SPEC_STAGES = ("spec_sent", "spec_approved", "awaiting_prepayment") + SHIPPED  #
 EUR_RATE_X100 = {"EUR": 100, "USD": 108, "RON": 497, "BGN": 196, "HUF": 39_500, "UAH": 4_500}
 VAT_BP = {"RON": 1900, "UAH": 2000, "BGN": 2000, "HUF": 2700, "EUR": 0, "USD": 0}
 METHODS = ("bank_transfer", "bank_transfer", "card", "cash")
+# the two layout variants of every spec: label, file name, palette (see portal.demo_art)
+VARIANTS = (("Variant 1 — blue band", "variant-1.png", "blue"), ("Variant 2 — gold foil look", "variant-2.png", "gold"))
+PACKAGING_WORDS = ("box", "mailer", "carrier", "insert", "sleeve", "bag")
 
 
 def _email(local: str, company_domain: str | None = None) -> str:
@@ -159,18 +171,32 @@ async def database_is_empty() -> bool:
     return await User.count() == 0 and await Client.count() == 0
 
 
-async def load_demo() -> list[tuple[str, str, str]]:
-    async with db.transaction():
-        if not await Client.exists().where(Client.name_folded == fold(CLIENTS[0][0])):
-            await _load()
+@dataclass
+class _Layouts:
+    """Where the variants go, and the files written so far (removed again if the load fails)."""
+
+    folder: Path
+    written: list[Path] = field(default_factory=list)
+
+
+async def load_demo(upload_dir: Path | None = None) -> list[tuple[str, str, str]]:
+    layouts = _Layouts(Path(upload_dir)) if upload_dir is not None else None
+    try:
+        async with db.transaction():
+            if not await Client.exists().where(Client.name_folded == fold(CLIENTS[0][0])):
+                await _load(layouts)
+    except BaseException:
+        for path in layouts.written if layouts else ():
+            path.unlink(missing_ok=True)
+        raise
     return demo_logins()
 
 
-async def _load() -> None:
+async def _load(layouts: _Layouts | None) -> None:
     now, today = utcnow(), dt.date.today()
     staff = {key: await _user(email, name, role, legal, lang) for key, email, name, role, legal, lang in STAFF}
     clients = [await _client(i, row, staff, now) for i, row in enumerate(CLIENTS)]
-    bills = await _orders(clients, staff, now, today) + [
+    bills = await _orders(clients, staff, now, today, layouts) + [
         _Bill(today - dt.timedelta(days=days), now - dt.timedelta(days=days), clients[ci], [(text, qty, cents)], settle,
               len(ORDERS) + i, notes="Recurring supply agreement")
         for i, (ci, text, qty, cents, days, settle) in enumerate(RECURRING)
@@ -230,31 +256,72 @@ class _Bill:
     notes: str = ""
 
 
-async def _orders(clients: list[dict], staff: dict[str, int], now: dt.datetime, today: dt.date) -> list[_Bill]:
+async def _orders(clients: list[dict], staff: dict[str, int], now: dt.datetime, today: dt.date,
+                  layouts: _Layouts | None) -> list[_Bill]:
     bills = []
     for i, (ci, product, qty, cents, stage, days, hours, settle) in enumerate(ORDERS):
         client = clients[ci]
         created = now - dt.timedelta(days=days, hours=2)
         changed = max(created, now - dt.timedelta(hours=hours))
-        order = Order(
+        uploads = layouts is not None and stage in SPEC_STAGES
+        order = Order(  # with variants to upload: saved at the layout stage, where the designer works
             number=order_code(created.year, await next_number("ORD", created.year)), client=client["id"], sales_manager=client["manager"],
-            product=product, quantity=qty, stage=stage, stage_changed_at=changed, created_at=created,
+            product=product, quantity=qty, stage="layout" if uploads else stage, stage_changed_at=changed, created_at=created,
             wanted_date=None if stage in ("delivered", "closed", "cancelled") else today + dt.timedelta(days=21),
         )
         await order.save()
         if stage in SPEC_STAGES:
-            await _spec(order, client, staff, changed)
+            variant_ids = await _variants(order, staff, _sent_at(order, stage, changed), layouts) if uploads else []
+            if order.stage != stage:
+                await Order.update({Order.stage: stage}).where(Order.id == order.id)
+                order.stage = stage
+            await _spec(order, client, staff, changed, variant_ids)
         lines = [(product, qty, cents)] + ([PREPRESS] if i % 3 == 0 else []) + ([DELIVERY] if stage in SHIPPED else [])
         bills.append(_Bill(today - dt.timedelta(days=days), created, client, lines, settle, i, order_id=order.id,
                            cancelled_at=changed if stage == "cancelled" else None))
     return bills
 
 
-async def _spec(order: Order, client: dict, staff: dict[str, int], changed: dt.datetime) -> None:
+def _sent_at(order: Order, stage: str, changed: dt.datetime) -> dt.datetime:
+    """When the spec went to the client: at the last stage change, or two days before its approval
+    (but never within six hours of the order's creation)."""
+    if stage == "spec_sent":
+        return changed
+    return max(changed - dt.timedelta(days=2), min(order.created_at + dt.timedelta(hours=6), changed))
+
+
+async def _variants(order: Order, staff: dict[str, int], sent_at: dt.datetime, layouts: _Layouts) -> list[int]:
+    """The designer's two mock-ups, uploaded like any layout file, then dated between the order's
+    creation and the spec's (rows and timeline events alike)."""
+    designer = Actor(staff["andrei"], next(name for key, _, name, *_ in STAFF if key == "andrei"))
+    card = not any(word in order.product.lower() for word in PACKAGING_WORDS)
+    ids = []
+    for label, file_name, palette in VARIANTS:
+        data = layout_png(order.id, palette, card=card)
+        variant_id, checked = await specs.upload_variant(order.id, label=label, original_name=file_name, data=data,
+                                                         size=len(data), actor=designer, upload_dir=layouts.folder)
+        if variant_id is None:
+            raise RuntimeError(f"demo layout refused: {checked.errors}")
+        row = await LayoutVariant.select(LayoutVariant.stored_name).where(LayoutVariant.id == variant_id).first()
+        layouts.written.append(layouts.folder / row["stored_name"])
+        ids.append(variant_id)
+    spec_created = sent_at - dt.timedelta(hours=3)
+    events = await AuditEvent.select(AuditEvent.id).where(
+        (AuditEvent.action == "variant_uploaded") & (AuditEvent.object_type == "order") & (AuditEvent.object_id == order.id)
+    ).order_by(AuditEvent.id)
+    for n, (variant_id, event) in enumerate(zip(ids, events), start=1):
+        at = order.created_at + (spec_created - order.created_at) * n / (len(ids) + 1)
+        await LayoutVariant.update({LayoutVariant.uploaded_at: at}).where(LayoutVariant.id == variant_id)
+        await AuditEvent.update({AuditEvent.at: at}).where(AuditEvent.id == event["id"])
+    return ids
+
+
+async def _spec(order: Order, client: dict, staff: dict[str, int], changed: dt.datetime, variant_ids: list[int]) -> None:
     approved = order.stage != "spec_sent"
-    sent_at = changed - dt.timedelta(days=2) if approved else changed
+    sent_at = _sent_at(order, order.stage, changed)
     await TechnicalSpec(
-        order=order.id, version=1, status="approved" if approved else "sent",
+        order=order.id, version=1, status="approved" if approved else "sent", variant_ids=json.dumps(variant_ids),
+        approved_variant=variant_ids[1] if approved and variant_ids else None,
         materials="PVC 0.76 mm, white core, glossy overlay" if "card" in order.product.lower() else "Coated board, 350 g/m²",
         finishing="Offset 4+4, rounded corners R3", quantities=f"{order.quantity:,} pcs, packed in boxes of 500",
         contract_note="Colour tolerance ΔE ≤ 3; ±2 % quantity tolerance.", created_by=staff["elena"],

@@ -10,6 +10,7 @@ from portal.audit import service as audit
 from portal.auth.roles import Role
 from portal.clients import rules, service
 from portal.money import CURRENCIES
+from portal.tasks import service as tasks_service
 from portal.web.flash import flash
 from portal.web.forms import form_data
 from portal.web.guards import roles, staff_only
@@ -35,6 +36,7 @@ async def _detail_context(client_id: int, **extra) -> dict:
         "contacts": await service.contacts_of(client_id),
         "portal_users": await accounts.client_users(client_id),
         "timeline": await audit.timeline("client", client_id, client_id=client_id),
+        "callbacks": await tasks_service.open_for_client(client_id),
         "contact_values": {},
         "contact_errors": {},
         "user_values": {},

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from portal import db
 from portal.audit import service as audit
 from portal.audit.service import Actor
+from portal.audit.tables import AuditEvent
 from portal.billing import service as billing
 from portal.billing.rules import Line
 from portal.billing.tables import Invoice
@@ -234,8 +235,13 @@ async def clients_with_overdue_debt(today: dt.date) -> set[int]:
     return {r["client"] for r in rows}
 
 
-async def timeline(order_id: int) -> list[dict]:
-    return await audit.timeline("order", order_id)
+async def timeline(order_id: int, limit: int = 100) -> list[dict]:
+    """The order's history, its invoice's included (issued, payments), newest first."""
+    invoice_ids = [r["id"] for r in await Invoice.select(Invoice.id).where(Invoice.order == order_id)]
+    about_order = (AuditEvent.object_type == "order") & (AuditEvent.object_id == order_id)
+    if invoice_ids:
+        about_order = about_order | ((AuditEvent.object_type == "invoice") & AuditEvent.object_id.is_in(invoice_ids))
+    return await AuditEvent.select().where(about_order).order_by(AuditEvent.id, ascending=False).limit(limit).output(load_json=True)
 
 
 async def client_options() -> list[tuple[str, str]]:

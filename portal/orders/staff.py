@@ -13,6 +13,7 @@ from portal.clients import service as clients
 from portal.clock import utcnow
 from portal.orders import intake, rules, service
 from portal.orders.rules import Stage
+from portal.tasks import service as tasks_service
 from portal.web.flash import flash
 from portal.web.forms import form_data
 from portal.web.guards import roles, staff_only
@@ -158,6 +159,7 @@ async def order_page_context(request: Request, order_id: int, **extra) -> dict:
         "can_spec": user.has_role(Role.SPEC_COORDINATOR),
         "can_take_money": user.has_role(Role.SALES_MANAGER, Role.CREDIT_CONTROLLER),
         "timeline": await service.timeline(order_id),
+        "callbacks": await tasks_service.open_for_order(order_id),
         "payment_values": {"received_on": today.isoformat(), "method": "bank_transfer"},
         "payment_errors": {},
         "today": today,

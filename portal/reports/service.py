@@ -9,6 +9,7 @@ from portal.auth.tables import User
 from portal.billing.tables import Invoice
 from portal.clients.service import client_counts
 from portal.orders.tables import Order
+from portal.reports import metrics
 
 OPEN_STAGES = ("request", "layout", "spec_sent", "spec_approved", "awaiting_prepayment", "in_production")
 
@@ -22,3 +23,20 @@ async def dashboard(today: dt.date) -> dict:
         "overdue_invoices": await Invoice.count().where(open_invoices & (Invoice.due_date < today)),
         "staff_users": await User.count().where((User.kind == Kind.STAFF.value) & (User.is_active == True)),  # noqa: E712
     }
+
+
+async def sales_rows(start: dt.date, end: dt.date) -> list[dict]:
+    """Invoices issued from `start` to `end` (inclusive) that count as sales (kind "invoice",
+    not cancelled), each with its order's stage: one query, whatever the number of invoices."""
+    return await Invoice.select(
+        Invoice.issue_date, Invoice.client, Invoice.currency, Invoice.total_minor, Invoice.order,
+        Invoice.order.stage.as_alias("order_stage"),
+    ).where(
+        (Invoice.kind == "invoice") & (Invoice.status != "cancelled") & (Invoice.issue_date >= start) & (Invoice.issue_date <= end)
+    )
+
+
+async def sales_metrics(period: metrics.Period) -> metrics.Comparison:
+    """The four sales factors of `period` against the period before it (one query)."""
+    start, end = metrics.query_range(period)
+    return metrics.compare(await sales_rows(start, end), period)

@@ -32,6 +32,10 @@ def set_timezone(name: str) -> None:
     _timezone.set(name)
 
 
+def current_timezone() -> str:
+    return _timezone.get()
+
+
 def current_language() -> str:
     return _language.get()
 
