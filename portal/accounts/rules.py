@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from portal.auth.passwords import MIN_LENGTH, password_problem
 from portal.auth.roles import STAFF_ROLES, Role
-from portal.clients.rules import EMAIL
 from portal.settings import LANGUAGES
 from portal.web.forms import Checked
 from portal.web.i18n import gettext as _
@@ -22,16 +21,10 @@ def check_password(password: str, confirm: str | None = None) -> str | None:
 def check_user(form: dict[str, str], *, staff: bool, new: bool, email_taken: bool) -> Checked:
     out = Checked()
     v, e = out.values, out.errors
-    v["name"] = form.get("name", "")
-    if not v["name"]:
-        e["name"] = _("Enter the person's name.")
-    elif len(v["name"]) > 200:
-        e["name"] = _("Keep the name under 200 characters.")
+    out.name(form, _("Enter the person's name."))
     if new:
-        v["email"] = form.get("email", "").lower()
-        if not EMAIL.match(v["email"]):
-            e["email"] = _("This is not an email address.")
-        elif email_taken:
+        out.email(form, required=True)
+        if "email" not in e and email_taken:
             e["email"] = _("Somebody already logs in with this email address.")
         problem = check_password(form.get("password", ""))
         if problem:

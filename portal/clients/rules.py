@@ -13,8 +13,6 @@ SEGMENTS = ("A", "B", "C")
 PRIORITIES = (1, 2, 3)  # high, normal, low
 MAX_TERMS_DAYS = 365
 MAX_FORGIVENESS_DAYS = 180
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-PHONE = re.compile(r"^[+0-9 ()./-]{5,40}$")
 
 CLIENT_FIELDS = (
     "name", "tax_id", "email", "phone", "address", "currency", "payment_terms_days", "credit_limit",
@@ -43,25 +41,14 @@ def check_client(form: dict[str, str], sales_manager_ids: set[int]) -> Checked:
     out = Checked()
     v, e = out.values, out.errors
 
-    name = form.get("name", "")
-    if not name:
-        e["name"] = _("Enter the company's name.")
-    elif len(name) > 200:
-        e["name"] = _("Keep the name under 200 characters.")
-    v["name"] = name
+    out.name(form, _("Enter the company's name."))
 
     v["tax_id"] = form.get("tax_id", "")
     if len(v["tax_id"]) > 40:
         e["tax_id"] = _("Keep the tax ID under 40 characters.")
 
-    v["email"] = form.get("email", "").lower()
-    if v["email"] and not EMAIL.match(v["email"]):
-        e["email"] = _("This is not an email address.")
-
-    v["phone"] = form.get("phone", "")
-    if v["phone"] and not PHONE.match(v["phone"]):
-        e["phone"] = _("Use digits, spaces and + ( ) - only.")
-
+    out.email(form)
+    out.phone(form)
     v["address"] = form.get("address", "")[:1000]
 
     currency = form.get("currency", "")
@@ -128,18 +115,10 @@ def check_client(form: dict[str, str], sales_manager_ids: set[int]) -> Checked:
 def check_contact(form: dict[str, str]) -> Checked:
     out = Checked()
     v, e = out.values, out.errors
-    v["name"] = form.get("name", "")
-    if not v["name"]:
-        e["name"] = _("Enter the contact's name.")
-    elif len(v["name"]) > 200:
-        e["name"] = _("Keep the name under 200 characters.")
+    out.name(form, _("Enter the contact's name."))
     v["position"] = form.get("position", "")[:120]
-    v["email"] = form.get("email", "").lower()
-    if v["email"] and not EMAIL.match(v["email"]):
-        e["email"] = _("This is not an email address.")
-    v["phone"] = form.get("phone", "")
-    if v["phone"] and not PHONE.match(v["phone"]):
-        e["phone"] = _("Use digits, spaces and + ( ) - only.")
+    out.email(form)
+    out.phone(form)
     if not v["email"] and not v["phone"] and "email" not in e and "phone" not in e:
         e["email"] = _("Give an email address or a phone number.")
     v["is_primary"] = form.get("is_primary") in ("on", "true", "1")

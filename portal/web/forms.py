@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request
+
+from portal.web.i18n import gettext as _
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE = re.compile(r"^[+0-9 ()./-]{5,40}$")
 
 
 async def form_data(request: Request) -> dict[str, str]:
@@ -23,3 +29,21 @@ class Checked:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def name(self, form: dict[str, str], missing: str, field: str = "name", limit: int = 200) -> None:
+        """A required name of at most `limit` characters; `missing` says what to enter."""
+        self.values[field] = form.get(field, "")
+        if not self.values[field]:
+            self.errors[field] = missing
+        elif len(self.values[field]) > limit:
+            self.errors[field] = _("Keep the name under %(n)s characters.", n=limit)
+
+    def email(self, form: dict[str, str], field: str = "email", required: bool = False) -> None:
+        self.values[field] = form.get(field, "").lower()
+        if (self.values[field] or required) and not EMAIL.match(self.values[field]):
+            self.errors[field] = _("This is not an email address.")
+
+    def phone(self, form: dict[str, str], field: str = "phone") -> None:
+        self.values[field] = form.get(field, "")
+        if self.values[field] and not PHONE.match(self.values[field]):
+            self.errors[field] = _("Use digits, spaces and + ( ) - only.")

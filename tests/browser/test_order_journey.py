@@ -95,7 +95,7 @@ def test_from_request_to_production(page: Page, screenshot):
 
     # A payment recorded by hand: the order enters production by itself.
     page.goto(order_url)
-    balance = page.locator("#invoice dd.strong").inner_text()
+    balance = page.locator("#invoice dd.balance").inner_text()
     page.get_by_text(t(page, "Record a payment")).first.click()
     page.locator("#pay-amount").fill(amount_in(balance))
     page.locator("#pay-reference").fill("OP 4411")
