@@ -22,6 +22,7 @@ from portal.web.responses import actor, current_user, found_or_404, is_htmx, pag
 
 INTAKE = roles(Role.SALES_MANAGER)
 MONEY_ROLES = roles(Role.SALES_MANAGER, Role.CREDIT_CONTROLLER)
+COLUMN_LIMIT = 50  # cards drawn per column; counts and amounts still cover every order
 
 
 def _filters(manager: str, client: str, segment: str, overdue: bool) -> dict:
@@ -42,6 +43,7 @@ async def _board_context(request: Request, filters: dict) -> dict:
         "client_options": await service.client_options(),
         "is_admin": current_user(request).is_admin,
         "manual_moves": {stage.value: targets for stage, targets in rules.MANUAL_MOVES.items()},
+        "column_limit": COLUMN_LIMIT,
     }
 
 
