@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test install migrate demo serve messages-extract messages-update messages-compile clean
+.PHONY: run test install system-deps migrate demo serve messages-extract messages-update messages-compile clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,11 +15,26 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(TEST_STAMP): $(STAMP)
+$(TEST_STAMP): $(STAMP) | system-deps
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(STAMP) messages-compile
+install: system-deps $(STAMP) messages-compile
+
+# Debian libraries WeasyPrint needs for PDF invoices (Pango), the font they are set in, and
+# poppler-utils (pdftotext/pdftoppm, used by the PDF tests). Installed when running as root;
+# otherwise one line says what to install and everything but the PDFs works.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils
+system-deps:
+	@if { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q libpangoft2-1.0.so.0 \
+	    && command -v pdftotext >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi dejavu; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "make: installing $(SYSTEM_PACKAGES) (PDF invoices)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null \
+	    || echo "make: could not install $(SYSTEM_PACKAGES); PDF invoices will not work until they are installed"; \
+	else \
+	  echo "make: PDF invoices need Debian packages: sudo apt-get install $(SYSTEM_PACKAGES) (everything else works without them)"; \
+	fi
 
 run: install
 	$(BIN)/portal migrate

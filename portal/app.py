@@ -16,10 +16,15 @@ from portal import db
 from portal.accounts.staff import StaffUsersController
 from portal.auth.pages import AuthController
 from portal.clients.client import ClientHomeController
+from portal.billing.client import ClientInvoicesController
 from portal.clients.staff import ClientsController
 from portal.orders.client import ClientOrdersController
 from portal.orders.specs_staff import SpecsController
 from portal.orders.staff import OrdersController
+from portal.billing.documents_web import ClientInvoiceDocuments, StaffInvoiceDocuments
+from portal.billing.stripe_client import ClientPaymentsController as ClientPayOnlineController
+from portal.billing.webhooks import stripe_webhook
+from portal.billing.staff import ClientPaymentsController, InvoicesController
 from portal.reports.staff import DashboardController
 from portal.tasks.staff import NotificationsController, TasksController
 from portal.settings import ROOT, Settings, load_settings
@@ -48,8 +53,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DashboardController,
             ClientsController,
             OrdersController,
+            StaffInvoiceDocuments,
+            ClientInvoiceDocuments,
+            ClientPayOnlineController,
+            stripe_webhook,
+            InvoicesController,
+            ClientPaymentsController,
             StaffUsersController,
             ClientHomeController,
+            ClientInvoicesController,
             TasksController,
             NotificationsController,
             SpecsController,

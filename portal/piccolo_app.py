@@ -4,6 +4,7 @@ from piccolo.conf.apps import AppConfig
 
 from portal.audit.tables import AuditEvent
 from portal.auth.tables import LoginAttempt, Session, User
+from portal.billing.stripe_tables import CheckoutAttempt, StripeEvent
 from portal.billing.tables import Invoice, InvoiceCounter, InvoiceLine, Payment, PaymentAllocation
 from portal.clients.tables import Client, Contact
 from portal.orders.tables import LayoutVariant, Order, TechnicalSpec
@@ -28,6 +29,8 @@ APP_CONFIG = AppConfig(
         InvoiceLine,
         Payment,
         PaymentAllocation,
+        StripeEvent,
+        CheckoutAttempt,
         Task,
         Notification,
     ],

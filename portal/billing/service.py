@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from piccolo.query.functions.aggregate import Count, Sum
+
 from portal import db
 from portal.audit import service as audit
 from portal.audit.service import Actor
@@ -13,8 +15,10 @@ from portal.billing import rules
 from portal.billing.tables import Invoice, InvoiceCounter, InvoiceLine, Payment, PaymentAllocation
 from portal.clock import utcnow
 from portal.messages import N_
+from portal.web.pagination import Page, decode_cursor, encode_cursor
 
 DEFAULT_SERIES = "INV"
+CREDIT_NOTE_SERIES = "CN"
 PAYMENT_METHODS = ("bank_transfer", "cash", "card")
 
 
@@ -45,29 +49,38 @@ async def issue_invoice(
     if not lines:
         raise BillingError(N_("An invoice needs at least one line."))
     totals = rules.totals(lines)
+    stored_lines = [
+        {"position": i, "description": line.description, "quantity": line.quantity, "unit_price_minor": line.unit_price_minor,
+         "vat_rate_bp": line.vat_rate_bp, "net_minor": line.net_minor, "vat_minor": line.vat_minor, "total_minor": line.total_minor}
+        for i, line in enumerate(lines, start=1)
+    ]
     async with db.transaction():
-        number = await next_number(series, issue_date.year)
-        invoice = Invoice(
-            series=series, year=issue_date.year, number=number, code=rules.invoice_code(series, issue_date.year, number),
-            client=client_id, order=order_id, currency=currency, issue_date=issue_date,
-            due_date=rules.due_date(issue_date, terms_days), status="issued",
-            net_minor=totals.net_minor, vat_minor=totals.vat_minor, total_minor=totals.total_minor, paid_minor=0,
-            created_by=actor.user_id, created_at=utcnow(),
+        invoice = await _store(
+            series=series, kind="invoice", client_id=client_id, order_id=order_id, currency=currency, issue_date=issue_date,
+            due_date=rules.due_date(issue_date, terms_days), totals=totals, lines=stored_lines, actor=actor,
         )
-        await invoice.save()
-        await InvoiceLine.insert(*[
-            InvoiceLine(
-                invoice=invoice.id, position=i, description=line.description, quantity=line.quantity,
-                unit_price_minor=line.unit_price_minor, vat_rate_bp=line.vat_rate_bp,
-                net_minor=line.net_minor, vat_minor=line.vat_minor, total_minor=line.total_minor,
-            )
-            for i, line in enumerate(lines, start=1)
-        ])
         await audit.record(
             actor, "invoice_issued", "invoice", invoice.id, client_id=client_id,
             after={"code": invoice.code, "total_minor": totals.total_minor, "currency": currency, "due_date": invoice.due_date.isoformat()},
         )
     return invoice.to_dict()
+
+
+async def _store(
+    *, series: str, kind: str, client_id: int, order_id: int | None, currency: str, issue_date: dt.date, due_date: dt.date,
+    totals: rules.Totals, lines: list[dict], actor: Actor, credits_invoice: int | None = None, notes: str = "",
+) -> Invoice:
+    """Number an invoice or credit note in its series and year and store it with its lines (inside a transaction)."""
+    number = await next_number(series, issue_date.year)
+    invoice = Invoice(
+        series=series, year=issue_date.year, number=number, code=rules.invoice_code(series, issue_date.year, number),
+        client=client_id, order=order_id, kind=kind, credits_invoice=credits_invoice, currency=currency,
+        issue_date=issue_date, due_date=due_date, status="issued", net_minor=totals.net_minor, vat_minor=totals.vat_minor,
+        total_minor=totals.total_minor, paid_minor=0, notes=notes, created_by=actor.user_id, created_at=utcnow(),
+    )
+    await invoice.save()
+    await InvoiceLine.insert(*[InvoiceLine(invoice=invoice.id, **line) for line in lines])
+    return invoice
 
 
 @dataclass(frozen=True)
@@ -91,11 +104,13 @@ async def record_payment(
         raise BillingError(N_("Choose how the money came: bank transfer, cash or card."))
     if not allocations or any(amount <= 0 for _, amount in allocations):
         raise BillingError(N_("Each amount must be more than zero."))
+    if len({invoice_id for invoice_id, _ in allocations}) != len(allocations):
+        raise BillingError(N_("Name each invoice once in a payment."))
     async with db.transaction():
         invoice_ids = [invoice_id for invoice_id, _ in allocations]
         query = Invoice.select(
             Invoice.id, Invoice.client, Invoice.currency, Invoice.total_minor, Invoice.paid_minor, Invoice.status, Invoice.code
-        ).where(Invoice.id.is_in(invoice_ids))
+        ).where(Invoice.id.is_in(invoice_ids)).order_by(Invoice.id)
         if db.is_postgres():  # concurrent payments of one invoice queue here (SQLite holds the write lock already)
             query = query.lock_rows()
         invoices = {row["id"]: row for row in await query}
@@ -128,6 +143,212 @@ async def record_payment(
             )
         await refresh_gates_for_invoices(invoice_ids, actor)
     return RecordedPayment(payment_id=payment.id, invoice_ids=invoice_ids)
+
+
+async def cancel_invoice(invoice_id: int, reason: str, actor: Actor) -> dict:
+    """Cancel an unpaid invoice by issuing a credit note that mirrors it (series CN), in one transaction.
+    Never a delete. Raises LookupError for a missing invoice, BillingError when refused."""
+    reason = reason.strip()
+    if not reason:
+        raise BillingError(N_("Say why the invoice is cancelled."))
+    async with db.transaction():
+        query = Invoice.select().where(Invoice.id == invoice_id)
+        if db.is_postgres():  # a payment being recorded for this invoice waits, then sees it cancelled
+            query = query.lock_rows()
+        invoice = await query.first()
+        if invoice is None:
+            raise LookupError(invoice_id)
+        refusal = rules.cancel_refusal(invoice["kind"], invoice["status"], invoice["paid_minor"])
+        if refusal:
+            raise BillingError(refusal)
+        today = utcnow().date()
+        mirrored = rules.Totals(-invoice["net_minor"], -invoice["vat_minor"], -invoice["total_minor"])
+        credit_note = await _store(
+            series=CREDIT_NOTE_SERIES, kind="credit_note", client_id=invoice["client"], order_id=invoice["order"],
+            currency=invoice["currency"], issue_date=today, due_date=today, totals=mirrored,
+            lines=rules.credit_note_lines(await lines_of(invoice_id)), actor=actor, credits_invoice=invoice_id, notes=reason,
+        )
+        await Invoice.update({Invoice.status: "cancelled", Invoice.cancelled_at: utcnow()}).where(Invoice.id == invoice_id)
+        await audit.record(
+            actor, "invoice_cancelled", "invoice", invoice_id, client_id=invoice["client"],
+            before={"status": invoice["status"]}, after={"status": "cancelled", "credit_note": credit_note.code, "reason": reason},
+        )
+        await audit.record(
+            actor, "credit_note_issued", "invoice", credit_note.id, client_id=invoice["client"],
+            after={"code": credit_note.code, "credits": invoice["code"], "total_minor": mirrored.total_minor, "reason": reason},
+        )
+    return credit_note.to_dict()
+
+
+async def reverse_payment(payment_id: int, reason: str, actor: Actor, *, card_allowed: bool = False) -> int:
+    """Undo a wrong payment with a counter-entry: a negative payment that `reverses` it, with negative
+    allocations, each invoice's paid amount and status restored. The original is never edited; a payment
+    is reversed once. Orders that entered production stay there. Returns the counter-entry's id.
+    Raises LookupError for a missing payment, BillingError when refused."""
+    reason = reason.strip()
+    if not reason:
+        raise BillingError(N_("Say why the payment is reversed."))
+    async with db.transaction():
+        # Lock order as everywhere else: the invoices first, then the payment (a payment's allocations never change).
+        allocations = await PaymentAllocation.select().where(PaymentAllocation.payment == payment_id).order_by(PaymentAllocation.invoice)
+        query = Invoice.select(Invoice.id, Invoice.total_minor, Invoice.paid_minor, Invoice.status).where(
+            Invoice.id.is_in([a["invoice"] for a in allocations] or [0])
+        ).order_by(Invoice.id)
+        if db.is_postgres():
+            query = query.lock_rows()
+        invoices = {row["id"]: row for row in await query}
+        query = Payment.select().where(Payment.id == payment_id)
+        if db.is_postgres():  # two reversals of one payment queue here; the second sees the first
+            query = query.lock_rows()
+        payment = await query.first()
+        if payment is None:
+            raise LookupError(payment_id)
+        already = await Payment.exists().where(Payment.reverses == payment_id)
+        refusal = rules.reversal_refusal(payment["amount_minor"], payment["reverses"], already, payment["method"], card_allowed=card_allowed)
+        if refusal:
+            raise BillingError(refusal)
+        counter = Payment(
+            client=payment["client"], currency=payment["currency"], amount_minor=-payment["amount_minor"], method=payment["method"],
+            received_on=utcnow().date(), reference=reason[:120], reverses=payment_id, recorded_by=actor.user_id, created_at=utcnow(),
+        )
+        await counter.save()
+        for allocation in allocations:
+            invoice = invoices[allocation["invoice"]]
+            paid = invoice["paid_minor"] - allocation["amount_minor"]
+            status = rules.status_after_payment(invoice["total_minor"], paid, invoice["status"])
+            await PaymentAllocation.insert(PaymentAllocation(payment=counter.id, invoice=invoice["id"], amount_minor=-allocation["amount_minor"]))
+            await Invoice.update({Invoice.paid_minor: paid, Invoice.status: status}).where(Invoice.id == invoice["id"])
+            before, after = audit.changes({"paid_minor": invoice["paid_minor"], "status": invoice["status"]}, {"paid_minor": paid, "status": status})
+            await audit.record(
+                actor, "payment_reversed", "invoice", invoice["id"], client_id=payment["client"],
+                before=before, after={**after, "reversed_minor": allocation["amount_minor"], "reason": reason},
+            )
+            invoice["paid_minor"] = paid
+        if not allocations:  # money held as the client's credit: no invoice changes, the event names the payment
+            await audit.record(
+                actor, "payment_reversed", "payment", payment_id, client_id=payment["client"],
+                after={"reversed_minor": payment["amount_minor"], "currency": payment["currency"], "reason": reason},
+            )
+    return counter.id
+
+
+# --- reading: the staff list and the invoice page ------------------------------------------------
+
+PAGE_SIZE = 25
+
+
+def _filtered(query, filters: rules.InvoiceFilters, today: dt.date):
+    if filters.status == "open" or filters.bucket:
+        query = query.where((Invoice.kind == "invoice") & (Invoice.status == "issued"))
+    elif filters.status == "paid":
+        query = query.where((Invoice.kind == "invoice") & (Invoice.status == "paid"))
+    elif filters.status == "cancelled":
+        query = query.where((Invoice.status == "cancelled") | (Invoice.kind == "credit_note"))
+    if filters.bucket:
+        due_from, due_to = rules.due_range(filters.bucket, today)
+        if due_from is not None:
+            query = query.where(Invoice.due_date >= due_from)
+        if due_to is not None:
+            query = query.where(Invoice.due_date <= due_to)
+    if filters.client_id:
+        query = query.where(Invoice.client == filters.client_id)
+    if filters.manager_id:
+        query = query.where(Invoice.client.sales_manager == filters.manager_id)
+    if filters.currency:
+        query = query.where(Invoice.currency == filters.currency)
+    if filters.q:
+        query = query.where(Invoice.code.like(f"%{filters.q}%"))
+    return query
+
+
+def _with_balance(row: dict, today: dt.date) -> dict:
+    row["balance_minor"] = rules.balance_of(row["kind"], row["status"], row["total_minor"], row["paid_minor"])
+    is_open = row["kind"] == "invoice" and row["status"] == "issued"
+    row["days_overdue"] = rules.days_overdue(row["due_date"], today) if is_open else 0
+    return row
+
+
+async def list_invoices(filters: rules.InvoiceFilters, today: dt.date, cursor: str | None = None) -> Page:
+    """Invoices and credit notes by due date, PAGE_SIZE at a time, keyset-paged on (due_date, id)."""
+    query = _filtered(Invoice.select(
+        Invoice.id, Invoice.code, Invoice.kind, Invoice.status, Invoice.client, Invoice.client.name, Invoice.issue_date,
+        Invoice.due_date, Invoice.currency, Invoice.total_minor, Invoice.paid_minor,
+    ), filters, today)
+    key = decode_cursor(cursor, (str, int))
+    try:
+        after = (dt.date.fromisoformat(key[0]), key[1]) if key else None
+    except ValueError:
+        after = None
+    if after:
+        query = query.where((Invoice.due_date > after[0]) | ((Invoice.due_date == after[0]) & (Invoice.id > after[1])))
+    rows = await query.order_by(Invoice.due_date, Invoice.id).limit(PAGE_SIZE + 1)
+    more = len(rows) > PAGE_SIZE
+    rows = [_with_balance(row, today) for row in rows[:PAGE_SIZE]]
+    next_cursor = encode_cursor([rows[-1]["due_date"].isoformat(), rows[-1]["id"]]) if more else None
+    return Page(rows=rows, next_cursor=next_cursor, is_first=after is None)
+
+
+async def invoice_totals(filters: rules.InvoiceFilters, today: dt.date) -> list[dict]:
+    """Per currency, over the whole filtered set (every page): how many, their total, what is still owed."""
+    totals = await _filtered(Invoice.select(
+        Invoice.currency, Count(alias="count"), Sum(Invoice.total_minor, alias="total"),
+    ), filters, today).group_by(Invoice.currency).order_by(Invoice.currency)
+    owed = await _filtered(Invoice.select(
+        Invoice.currency, Sum(Invoice.total_minor, alias="total"), Sum(Invoice.paid_minor, alias="paid"),
+    ), filters, today).where((Invoice.kind == "invoice") & (Invoice.status != "cancelled")).group_by(Invoice.currency)
+    balances = {r["currency"]: int(r["total"] or 0) - int(r["paid"] or 0) for r in owed}
+    return [
+        {"currency": r["currency"], "count": r["count"], "total_minor": int(r["total"] or 0), "balance_minor": balances.get(r["currency"], 0)}
+        for r in totals
+    ]
+
+
+async def invoice_page(invoice_id: int, today: dt.date) -> dict | None:
+    """An invoice (or credit note) with what its staff page shows, or None."""
+    invoice = await Invoice.select(
+        Invoice.all_columns(), Invoice.client.name, Invoice.client.sales_manager.name, Invoice.order.number,
+        Invoice.credits_invoice.code, Invoice.created_by.name,
+    ).where(Invoice.id == invoice_id).first()
+    if invoice is None:
+        return None
+    credit_note = await Invoice.select(Invoice.id, Invoice.code).where(Invoice.credits_invoice == invoice_id).first()
+    return {
+        "invoice": _with_balance(invoice, today),
+        "lines": await lines_of(invoice_id),
+        "payments": await payments_of(invoice_id),
+        "credit_note": credit_note,
+    }
+
+
+async def payments_of(invoice_id: int) -> list[dict]:
+    """The payments allocated to an invoice, oldest first: each with its amount on this invoice, who
+    recorded it, whether it was reversed (`reversed`) or is itself a reversal (`reverses`)."""
+    rows = await PaymentAllocation.select(
+        PaymentAllocation.amount_minor, PaymentAllocation.payment.as_alias("payment_id"),
+        PaymentAllocation.payment.amount_minor.as_alias("payment_minor"), PaymentAllocation.payment.received_on.as_alias("received_on"),
+        PaymentAllocation.payment.method.as_alias("method"), PaymentAllocation.payment.reference.as_alias("reference"),
+        PaymentAllocation.payment.reverses.as_alias("reverses"), PaymentAllocation.payment.created_at.as_alias("created_at"),
+        PaymentAllocation.payment.recorded_by.name.as_alias("recorded_by"), PaymentAllocation.payment.external_id.as_alias("external_id"),
+    ).where(PaymentAllocation.invoice == invoice_id).order_by(PaymentAllocation.id)
+    ids = [r["payment_id"] for r in rows]
+    reversed_ids = {
+        r["reverses"] for r in await Payment.select(Payment.reverses).where(Payment.reverses.is_in(ids or [0]))
+    }
+    for row in rows:
+        row["reversed"] = row["payment_id"] in reversed_ids
+        row["reversible"] = not row["reversed"] and row["reverses"] is None and row["method"] in rules.MANUAL_METHODS
+    return rows
+
+
+async def payment_on_invoice(payment_id: int, invoice_id: int) -> bool:
+    return await PaymentAllocation.exists().where((PaymentAllocation.payment == payment_id) & (PaymentAllocation.invoice == invoice_id))
+
+
+async def open_invoices_of(client_id: int) -> list[dict]:
+    """A client's invoices with a balance, oldest due first (what a split payment can settle)."""
+    return await Invoice.select(
+        Invoice.id, Invoice.code, Invoice.currency, Invoice.issue_date, Invoice.due_date, Invoice.total_minor, Invoice.paid_minor,
+    ).where((Invoice.client == client_id) & (Invoice.kind == "invoice") & (Invoice.status == "issued")).order_by(Invoice.due_date, Invoice.id)
 
 
 async def get_invoice(invoice_id: int) -> dict | None:

@@ -48,7 +48,7 @@ def board_scope(recent: dt.datetime) -> OrderScope:
     return lambda fk: fk.stage.is_in([s.value for s in rules.OPEN_STAGES]) | (fk.stage_changed_at >= recent)
 
 
-async def _order_invoices(scope: OrderScope) -> dict[int, dict]:
+async def order_invoices(scope: OrderScope) -> dict[int, dict]:
     """Each order's invoice (the live one: not cancelled, not a credit note)."""
     rows = await Invoice.select(
         Invoice.id, Invoice.order, Invoice.code, Invoice.currency, Invoice.total_minor, Invoice.paid_minor,
@@ -72,7 +72,7 @@ async def _approved_current(scope: OrderScope) -> set[int]:
 async def gate_facts(orders: list[dict], scope: OrderScope | None = None, invoices: dict[int, dict] | None = None) -> dict[int, GateFacts]:
     """The production gate's facts for many orders in three queries (never one per order)."""
     scope = scope or ids_scope([o["id"] for o in orders])
-    invoices = invoices if invoices is not None else await _order_invoices(scope)
+    invoices = invoices if invoices is not None else await order_invoices(scope)
     approved = await _approved_current(scope)
     holds = {r["id"] for r in await Client.select(Client.id).where(Client.on_credit_hold == True)}  # noqa: E712
     facts = {}
@@ -161,7 +161,7 @@ async def get_order(order_id: int, client_id: int | None = None) -> dict | None:
 
 
 async def invoice_of(order_id: int) -> dict | None:
-    return (await _order_invoices(ids_scope([order_id]))).get(order_id)
+    return (await order_invoices(ids_scope([order_id]))).get(order_id)
 
 
 async def move_order(order_id: int, target: str, actor: Actor, *, is_admin: bool, reason: str = "") -> Stage:
@@ -214,7 +214,7 @@ async def board(*, now: dt.datetime, manager_id: int | None = None, client_id: i
         query = query.where(Order.client.segment == segment)
     orders = await query
     scope = board_scope(recent)
-    invoices = await _order_invoices(scope)
+    invoices = await order_invoices(scope)
     facts = await gate_facts(orders, scope, invoices)
     debtors = await clients_with_overdue_debt(today)
     drafts = {r["order"] for r in await TechnicalSpec.select(TechnicalSpec.order).where(scope(TechnicalSpec.order) & (TechnicalSpec.status == "draft"))}

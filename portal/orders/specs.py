@@ -437,19 +437,10 @@ async def client_orders(client_id: int) -> list[dict]:
         r["order"]: r["version"] for r in await TechnicalSpec.select(TechnicalSpec.order, TechnicalSpec.version).where(
             TechnicalSpec.order.is_in(ids) & (TechnicalSpec.status == "sent"))
     }
-    invoices = await _live_invoices(ids)
+    invoices = await orders.order_invoices(orders.ids_scope(ids))
     for row in rows:
         _describe(row, facts[row["id"]], sent.get(row["id"]), invoices.get(row["id"]))
     return rows
-
-
-async def _live_invoices(order_ids: list[int]) -> dict[int, dict]:
-    """Each order's live invoice (not cancelled, not a credit note), as the production gate reads it."""
-    rows = await Invoice.select(
-        Invoice.id, Invoice.order, Invoice.code, Invoice.currency, Invoice.total_minor, Invoice.paid_minor, Invoice.due_date,
-        Invoice.status,
-    ).where(Invoice.order.is_in(order_ids) & (Invoice.kind == "invoice") & (Invoice.status != "cancelled"))
-    return {r["order"]: r for r in rows}
 
 
 def _describe(order: dict, facts, sent_version: int | None, invoice: dict | None) -> None:

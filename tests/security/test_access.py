@@ -95,7 +95,19 @@ async def staff_world() -> dict[str, int]:
         "variant_id": await _variant_of(order),
         "task_id": await _task_for(company),
         "notification_id": await _notification_for(),
+        "invoice_id": (invoice := await _own_invoice(company, {})),
+        "payment_id": await _payment_on(company, invoice),
     }
+
+
+async def _payment_on(client_id: int, invoice_id: int) -> int:
+    """A bank transfer settling part of the invoice, recorded the one way payments are recorded."""
+    from portal.audit.service import Actor
+    from portal.billing.service import record_payment
+
+    recorded = await record_payment(client_id=client_id, currency="RON", allocations=[(invoice_id, 5000)], method="bank_transfer",
+                                    received_on=dt.date.today(), reference="World", actor=Actor.system())
+    return recorded.payment_id
 
 
 async def _task_for(client_id: int) -> int:

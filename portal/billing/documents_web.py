@@ -1,0 +1,92 @@
+"""The printable invoice (or credit note) and its PDF, for staff and for the client who owns it.
+
+Both render billing/print_invoice.html in the client's language, whoever asks. Client routes are
+scoped by the logged-in user's company: another company's invoice answers 404 as a missing one."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+
+from litestar import Controller, Request, Response, get
+
+from portal.billing import documents
+from portal.web import i18n
+from portal.web.guards import client_only, staff_only
+from portal.web.responses import current_user, found_or_404
+
+log = logging.getLogger("portal")
+
+TEMPLATE = "billing/print_invoice.html"
+PRINT_HANDLER = "window.print()"  # the Print button's inline handler, allowed by its hash alone
+_PRINT_HASH = base64.b64encode(hashlib.sha256(PRINT_HANDLER.encode()).digest()).decode()
+PAGE_POLICY = (f"default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+               f"script-src 'unsafe-hashes' 'sha256-{_PRINT_HASH}'; base-uri 'none'; form-action 'none'")
+PDF_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:"
+
+
+def render_document(request: Request, document: dict, *, for_pdf: bool, base_path: str) -> str:
+    """The document's HTML in its client's language (the request's language is put back afterwards)."""
+    settings = request.app.state.settings
+    previous = i18n.current_language()
+    i18n.set_language(document["client"]["language"])
+    try:
+        return request.app.template_engine.get_template(TEMPLATE).render(
+            **document, for_pdf=for_pdf, bank_details=settings.bank_details,
+            back_url=base_path, pdf_url=f"{base_path}/pdf",
+        )
+    finally:
+        i18n.set_language(previous)
+
+
+def print_response(request: Request, document: dict, base_path: str) -> Response:
+    html = render_document(request, document, for_pdf=False, base_path=base_path)
+    return Response(content=html, media_type="text/html", headers={
+        "Content-Security-Policy": PAGE_POLICY, "Cache-Control": "private, no-cache",
+    })
+
+
+async def pdf_response(request: Request, document: dict, base_path: str) -> Response:
+    html = render_document(request, document, for_pdf=True, base_path=base_path)
+    try:
+        pdf = await documents.render_pdf(html, str(request.base_url))
+    except documents.PdfUnavailable as exc:
+        log.error("invoice PDF unavailable: %s", exc)
+        return Response(content=f"The PDF cannot be made on this server: {exc}", media_type="text/plain", status_code=503)
+    filename = documents.pdf_filename(document["invoice"])
+    return Response(content=pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{filename}"',
+        "Content-Security-Policy": PDF_POLICY,
+        "Cache-Control": "private, no-cache",
+    })
+
+
+class StaffInvoiceDocuments(Controller):
+    path = "/staff/invoices/{invoice_id:int}"
+    guards = [staff_only]
+
+    @get("/print")
+    async def print_page(self, request: Request, invoice_id: int) -> Response:
+        document = found_or_404(await documents.invoice_document(invoice_id))
+        return print_response(request, document, f"/staff/invoices/{invoice_id}")
+
+    @get("/pdf")
+    async def pdf(self, request: Request, invoice_id: int) -> Response:
+        document = found_or_404(await documents.invoice_document(invoice_id))
+        return await pdf_response(request, document, f"/staff/invoices/{invoice_id}")
+
+
+class ClientInvoiceDocuments(Controller):
+    path = "/client/invoices/{invoice_id:int}"
+    guards = [client_only]
+
+    @get("/print")
+    async def print_page(self, request: Request, invoice_id: int) -> Response:
+        document = found_or_404(await documents.invoice_document(invoice_id, current_user(request).client_id))
+        return print_response(request, document, f"/client/invoices/{invoice_id}")
+
+    @get("/pdf")
+    async def pdf(self, request: Request, invoice_id: int) -> Response:
+        document = found_or_404(await documents.invoice_document(invoice_id, current_user(request).client_id))
+        return await pdf_response(request, document, f"/client/invoices/{invoice_id}")

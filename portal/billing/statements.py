@@ -1,0 +1,135 @@
+"""The client's account, read only: their invoices (keyset-paged), what they owe per currency,
+one invoice with its lines and payments, and the statement of account for a period.
+
+Every function takes the client's id and filters by it: another company's invoice id gives None
+(the page answers 404), never that company's data. The decisions live in statement_rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from portal.billing import statement_rules as rules
+from portal.billing.tables import Invoice, InvoiceLine, Payment, PaymentAllocation
+from portal.clock import utcnow
+from portal.web import i18n
+from portal.web.pagination import Page, decode_cursor, encode_cursor
+
+PAGE_SIZE = 25
+FILTERS = ("open", "paid", "all")
+DEFAULT_FILTER = "open"
+
+_COLUMNS = (
+    Invoice.id, Invoice.code, Invoice.kind, Invoice.status, Invoice.currency, Invoice.issue_date, Invoice.due_date,
+    Invoice.total_minor, Invoice.paid_minor, Invoice.order, Invoice.credits_invoice,
+)
+
+
+def firm_today() -> dt.date:
+    """Today in the firm's time zone (set per request from settings.firm_timezone)."""
+    return utcnow().astimezone(ZoneInfo(i18n.current_timezone())).date()
+
+
+def _describe(row: dict, today: dt.date) -> dict:
+    row["to_pay_minor"] = rules.to_pay(row)
+    row["standing"] = rules.standing(row, today)
+    return row
+
+
+def _decode(cursor: str | None) -> tuple[dt.date, int] | None:
+    key = decode_cursor(cursor, (str, int))
+    if key is None:
+        return None
+    try:
+        return dt.date.fromisoformat(key[0]), key[1]
+    except ValueError:
+        return None
+
+
+async def client_invoices(client_id: int, status_filter: str = DEFAULT_FILTER, cursor: str | None = None, *,
+                          today: dt.date | None = None) -> Page:
+    """The client's invoices, PAGE_SIZE at a time, keyset-paged on (due_date, id).
+
+    open: unpaid invoices, the soonest due first; paid: paid invoices, the latest due first;
+    all: every invoice and credit note, the latest due first."""
+    today = today or firm_today()
+    query = Invoice.select(*_COLUMNS).where(Invoice.client == client_id)
+    if status_filter == "open":
+        query = query.where((Invoice.kind == "invoice") & (Invoice.status == "issued"))
+    elif status_filter == "paid":
+        query = query.where((Invoice.kind == "invoice") & (Invoice.status == "paid"))
+    ascending = status_filter == "open"
+    key = _decode(cursor)
+    if key:
+        due, last_id = key
+        if ascending:
+            query = query.where((Invoice.due_date > due) | ((Invoice.due_date == due) & (Invoice.id > last_id)))
+        else:
+            query = query.where((Invoice.due_date < due) | ((Invoice.due_date == due) & (Invoice.id < last_id)))
+    rows = await query.order_by(Invoice.due_date, Invoice.id, ascending=ascending).limit(PAGE_SIZE + 1)
+    more = len(rows) > PAGE_SIZE
+    rows = [_describe(row, today) for row in rows[:PAGE_SIZE]]
+    next_cursor = encode_cursor([rows[-1]["due_date"].isoformat(), rows[-1]["id"]]) if more else None
+    return Page(rows=rows, next_cursor=next_cursor, is_first=key is None)
+
+
+async def balances(client_id: int, *, today: dt.date | None = None) -> list[rules.Balance]:
+    """What the client still has to pay per currency, and how much of it is overdue."""
+    rows = await Invoice.select(
+        Invoice.kind, Invoice.status, Invoice.currency, Invoice.due_date, Invoice.total_minor, Invoice.paid_minor,
+    ).where((Invoice.client == client_id) & (Invoice.kind == "invoice") & (Invoice.status == "issued"))
+    return rules.balances(rows, today or firm_today())
+
+
+async def invoice_detail(client_id: int, invoice_id: int, *, today: dt.date | None = None) -> dict | None:
+    """One of the client's invoices (or credit notes) with its lines, the payments allocated to it,
+    and the documents it is linked to; None when it is not this client's."""
+    invoice = await Invoice.select(*_COLUMNS, Invoice.net_minor, Invoice.vat_minor, Invoice.notes).where(
+        (Invoice.id == invoice_id) & (Invoice.client == client_id)
+    ).first()
+    if invoice is None:
+        return None
+    _describe(invoice, today or firm_today())
+    lines = await InvoiceLine.select(
+        InvoiceLine.position, InvoiceLine.description, InvoiceLine.quantity, InvoiceLine.unit_price_minor,
+        InvoiceLine.vat_rate_bp, InvoiceLine.net_minor, InvoiceLine.vat_minor, InvoiceLine.total_minor,
+    ).where(InvoiceLine.invoice == invoice_id).order_by(InvoiceLine.position)
+    payments = await PaymentAllocation.select(
+        PaymentAllocation.id,
+        PaymentAllocation.amount_minor,
+        PaymentAllocation.payment.received_on.as_alias("received_on"),
+        PaymentAllocation.payment.method.as_alias("method"),
+        PaymentAllocation.payment.reference.as_alias("reference"),
+        PaymentAllocation.payment.reverses.as_alias("reverses"),
+    ).where(PaymentAllocation.invoice == invoice_id).order_by(PaymentAllocation.payment.received_on).order_by(PaymentAllocation.id)
+    for payment in payments:
+        payment["is_reversal"] = rules.is_reversal(payment)
+        if payment["is_reversal"]:
+            payment["reference"] = ""  # the reason staff wrote for the reversal is for staff
+    credited = None
+    if invoice["credits_invoice"]:
+        credited = await Invoice.select(Invoice.id, Invoice.code).where(
+            (Invoice.id == invoice["credits_invoice"]) & (Invoice.client == client_id)
+        ).first()
+    credit_notes = await Invoice.select(Invoice.id, Invoice.code, Invoice.issue_date).where(
+        (Invoice.credits_invoice == invoice_id) & (Invoice.client == client_id) & (Invoice.kind == "credit_note")
+    ).order_by(Invoice.id)
+    return {"invoice": invoice, "lines": lines, "payments": payments, "credited": credited, "credit_notes": credit_notes}
+
+
+async def statement(client_id: int, date_from: dt.date, date_to: dt.date) -> list[rules.CurrencyStatement]:
+    """The statement of account from `date_from` to `date_to`, one per currency (statement_rules)."""
+    invoices = await Invoice.select(
+        Invoice.id, Invoice.code, Invoice.kind, Invoice.status, Invoice.currency, Invoice.issue_date, Invoice.total_minor,
+    ).where((Invoice.client == client_id) & (Invoice.issue_date <= date_to))
+    credited = {
+        row["credits_invoice"] for row in await Invoice.select(Invoice.credits_invoice).where(
+            (Invoice.client == client_id) & (Invoice.kind == "credit_note") & (Invoice.status != "cancelled")
+            & Invoice.credits_invoice.is_not_null()
+        )
+    }
+    payments = await Payment.select(
+        Payment.id, Payment.currency, Payment.amount_minor, Payment.method, Payment.received_on, Payment.reference, Payment.reverses,
+    ).where((Payment.client == client_id) & (Payment.received_on <= date_to))
+    entries = rules.invoice_entries(invoices, credited) + rules.payment_entries(payments)
+    return rules.statement(entries, date_from, date_to)
