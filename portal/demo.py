@@ -24,7 +24,7 @@ from portal.audit.service import Actor
 from portal.auth.roles import Kind, Role
 from portal.auth.tables import User
 from portal.billing.rules import invoice_code
-from portal.billing.service import next_number
+from portal.billing.service import cancel_invoice, next_number
 from portal.billing.tables import Invoice, InvoiceLine, Payment, PaymentAllocation
 from portal.clients.rules import fold
 from portal.clients.tables import Client, Contact
@@ -342,9 +342,9 @@ async def _invoice(bill: _Bill, controller: int, today: dt.date) -> None:
     invoice = Invoice(
         series="INV", year=issued.year, number=number, code=invoice_code("INV", issued.year, number), client=client["id"],
         order=bill.order_id, currency=client["currency"], issue_date=issued,
-        due_date=issued + dt.timedelta(days=client["terms"]), status="cancelled" if bill.cancelled_at else "issued",
+        due_date=issued + dt.timedelta(days=client["terms"]), status="issued",
         net_minor=net, vat_minor=vat, total_minor=net + vat, notes=bill.notes, created_by=client["manager"],
-        created_at=bill.created, cancelled_at=bill.cancelled_at,
+        created_at=bill.created,
     )
     await invoice.save()
     for position, (description, qty, unit, line_net, line_vat) in enumerate(rows, start=1):
@@ -353,6 +353,8 @@ async def _invoice(bill: _Bill, controller: int, today: dt.date) -> None:
                           total_minor=line_net + line_vat).save()
     if bill.settle:
         await _pay(invoice, bill, controller, today)
+    if bill.cancelled_at:  # cancelled the way staff cancel: a credit note, never a delete
+        await cancel_invoice(invoice.id, "The client withdrew the order.", Actor(client["manager"], "Sales manager"))
 
 
 async def _pay(invoice: Invoice, bill: _Bill, controller: int, today: dt.date) -> None:

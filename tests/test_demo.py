@@ -72,7 +72,10 @@ async def test_demo_is_consistent_and_idempotent(database, tmp_path: Path) -> No
 
     orders = await Order.select()
     assert len(orders) >= 20
-    invoices = await Invoice.select()
+    credit_notes = await Invoice.select().where(Invoice.kind == "credit_note")
+    cancelled = await Invoice.select().where(Invoice.status == "cancelled")
+    assert sorted(c["credits_invoice"] for c in credit_notes) == sorted(i["id"] for i in cancelled) != []  # cancelled with a credit note
+    invoices = await Invoice.select().where(Invoice.kind == "invoice")
     per_order = Counter(i["order"] for i in invoices if i["order"] is not None)
     assert per_order == {o["id"]: 1 for o in orders}
     assert any(i["order"] is None for i in invoices)

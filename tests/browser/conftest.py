@@ -32,6 +32,7 @@ CHROMIUM_ARGS = [
     "--no-first-run", "--disable-component-update", "--disable-sync",
 ]
 SECRET = "browser-test-secret-key-long-enough-for-the-portal"
+from tests.billing.stripe_standin import SECRET_KEY as STRIPE_SECRET_KEY, WEBHOOK_SECRET  # noqa: E402
 STARTUP_TIMEOUT = 30.0
 HERE = Path(__file__).resolve().parent
 
@@ -87,7 +88,17 @@ def _healthy(url: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def portal_server(tmp_path_factory) -> Server:
+def stripe_standin():
+    """The Stripe stand-in the browser's server talks to (Checkout sessions; webhooks are posted by the tests)."""
+    from tests.billing.stripe_standin import StripeStandIn
+
+    standin = StripeStandIn().start()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture(scope="session")
+def portal_server(tmp_path_factory, stripe_standin) -> Server:
     folder = tmp_path_factory.mktemp("browser-portal")
     var_dir = folder / "var"
     var_dir.mkdir()
@@ -97,6 +108,7 @@ def portal_server(tmp_path_factory) -> Server:
         "PORTAL_ENV": "test", "SECRET_KEY": SECRET,
         "DATABASE_URL": f"sqlite:///{folder / 'portal.sqlite'}", "PORTAL_VAR_DIR": str(var_dir),
         "HOST": "127.0.0.1", "PORT": str(port), "BASE_URL": f"http://127.0.0.1:{port}",
+        "STRIPE_SECRET_KEY": STRIPE_SECRET_KEY, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "STRIPE_API_BASE": stripe_standin.url,
     }
     demo_output = ""
     for command in (["migrate"], ["demo"]):
