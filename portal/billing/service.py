@@ -351,6 +351,18 @@ async def open_invoices_of(client_id: int) -> list[dict]:
     ).where((Invoice.client == client_id) & (Invoice.kind == "invoice") & (Invoice.status == "issued")).order_by(Invoice.due_date, Invoice.id)
 
 
+async def record_credit(client_id: int, invoice_id: int, *, actor: Actor, amount: int, currency: str, day: dt.date,
+                        reference: str, external_id: str, method: str = "card") -> int:
+    """Money beyond what an invoice asks for: an unallocated Payment, the client's credit
+    (never silently dropped, never counted against the invoice). Joins the caller's transaction."""
+    payment = Payment(client=client_id, currency=currency, amount_minor=amount, method=method, received_on=day,
+                      reference=reference[:120], external_id=external_id, recorded_by=actor.user_id, created_at=utcnow())
+    await payment.save()
+    await audit.record(actor, "payment_credit_recorded", "invoice", invoice_id, client_id=client_id,
+                       after={"payment_id": payment.id, "amount_minor": amount, "currency": currency, "reference": reference})
+    return payment.id
+
+
 async def get_invoice(invoice_id: int) -> dict | None:
     return await Invoice.select().where(Invoice.id == invoice_id).first()
 

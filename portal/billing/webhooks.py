@@ -32,7 +32,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_400_BAD_REQUEST
 from portal import db
 from portal.audit import service as audit
 from portal.audit.service import Actor
-from portal.billing.service import record_payment, reverse_payment
+from portal.billing.service import record_credit, record_payment, reverse_payment
 from portal.billing.stripe_checkout import idempotency_key
 from portal.billing.stripe_tables import CheckoutAttempt, StripeEvent
 from portal.billing.tables import Invoice, Payment, PaymentAllocation
@@ -244,20 +244,9 @@ async def _count(client_id: int, invoice_id: int, *, amount: int, currency: str,
         )
     credit = amount - allocated
     if credit > 0:
-        await _record_credit(client_id, invoice_id, amount=credit, currency=currency, day=day, reference=reference,
+        await record_credit(client_id, invoice_id, actor=STRIPE_ACTOR, amount=credit, currency=currency, day=day, reference=reference,
                              external_id=f"{external_id}{CREDIT}" if allocated > 0 else external_id)
     return allocated, credit
-
-
-async def _record_credit(client_id: int, invoice_id: int, *, amount: int, currency: str, day: dt.date, reference: str,
-                         external_id: str) -> None:
-    """Money beyond what the invoice asks for: an unallocated Payment, the client's credit.
-    (billing.service.record_payment takes allocated amounts only; see the module docstring.)"""
-    payment = Payment(client=client_id, currency=currency, amount_minor=amount, method="card", received_on=day,
-                      reference=reference[:120], external_id=external_id, recorded_by=None, created_at=utcnow())
-    await payment.save()
-    await audit.record(STRIPE_ACTOR, "payment_credit_recorded", "invoice", invoice_id, client_id=client_id,
-                       after={"payment_id": payment.id, "amount_minor": amount, "currency": currency, "reference": reference})
 
 
 async def _settle_refunds(attempt: dict, day: dt.date) -> int:
@@ -307,6 +296,6 @@ async def _settle_refunds(attempt: dict, day: dt.date) -> int:
                 await _count(payment["client"], invoice_id, amount=kept, currency=payment["currency"], day=payment["received_on"],
                              reference=payment["reference"], external_id=f"{base}{suffix}")
             else:
-                await _record_credit(payment["client"], attempt["invoice"], amount=kept, currency=payment["currency"],
+                await record_credit(payment["client"], attempt["invoice"], actor=STRIPE_ACTOR, amount=kept, currency=payment["currency"],
                                      day=payment["received_on"], reference=payment["reference"], external_id=f"{base}{suffix}")
     return done
