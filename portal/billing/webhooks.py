@@ -30,7 +30,6 @@ from litestar import Request, Response, post
 from litestar.status_codes import HTTP_200_OK, HTTP_400_BAD_REQUEST
 
 from portal import db
-from portal.audit import service as audit
 from portal.audit.service import Actor
 from portal.billing.service import record_credit, record_payment, reverse_payment
 from portal.billing.stripe_checkout import idempotency_key

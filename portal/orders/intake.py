@@ -69,28 +69,3 @@ def check_intake(form: dict[str, str], today: dt.date, currency: str = "EUR") ->
     v["mine"] = form.get("mine") in ("on", "true", "1")
     return out
 
-
-PAYMENT_METHODS = ("bank_transfer", "cash", "card")
-
-
-def check_payment(form: dict[str, str], currency: str, today: dt.date) -> Checked:
-    """A manual payment: amount, date received (not in the future), method, reference."""
-    out = Checked()
-    v, e = out.values, out.errors
-    try:
-        v["amount_minor"] = parse_amount(form.get("amount", ""), currency)
-        if v["amount_minor"] <= 0:
-            e["amount"] = _("The amount must be more than zero.")
-    except ValueError:
-        e["amount"] = _("Enter an amount such as 1250 or 1250.50.")
-    try:
-        v["received_on"] = dt.date.fromisoformat(form.get("received_on", ""))
-        if v["received_on"] > today:
-            e["received_on"] = _("A payment cannot be received in the future.")
-    except ValueError:
-        e["received_on"] = _("Enter the date the money arrived.")
-    v["method"] = form.get("method", "")
-    if v["method"] not in PAYMENT_METHODS:
-        e["method"] = _("Choose how the money came.")
-    v["reference"] = form.get("reference", "")[:120]
-    return out

@@ -19,7 +19,6 @@ from portal import db
 from portal.audit import service as audit
 from portal.audit.service import Actor
 from portal.auth.tables import User
-from portal.billing.tables import Invoice
 from portal.clock import utcnow
 from portal.messages import N_
 from portal.orders import rules

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
-from litestar.exceptions import NotFoundException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response import Response, Template
 

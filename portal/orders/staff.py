@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 
 from litestar import Controller, Request, get, post
 from litestar.response import Response, Template
 
 from portal.auth.roles import Role
+from portal.billing import rules as billing_rules
 from portal.billing import service as billing
 from portal.clients import service as clients
 from portal.clock import utcnow
@@ -71,24 +71,26 @@ class OrdersController(Controller):
     @post("/{order_id:int}/move", status_code=200)
     async def move(self, request: Request, order_id: int) -> Response:
         """From the board (htmx: answers the two columns that changed) or the order page."""
-        found_or_404(await service.get_order(order_id))
+        source = found_or_404(await service.get_order(order_id))["stage"]
         form = await form_data(request)
         user = current_user(request)
-        source = (await service.get_order(order_id))["stage"]
+        board_filters = _filters(form.get("manager", ""), form.get("client", ""), form.get("segment", ""), form.get("overdue") == "true")
         try:
             target = await service.move_order(order_id, form.get("target", ""), actor(request), is_admin=user.is_admin, reason=form.get("reason", ""))
         except service.OrderError as exc:
             message = _refusal_message(exc)
-            if is_htmx(request):
-                context = await _board_context(request, _filters(form.get("manager", ""), form.get("client", ""), form.get("segment", ""), form.get("overdue") == "true"))
-                card = next(c for cards in context["columns"].values() for c in cards if c.order["id"] == order_id)
+            context = await _board_context(request, board_filters) if is_htmx(request) else {}
+            card = next((c for cards in context.get("columns", {}).values() for c in cards if c.order["id"] == order_id), None)
+            if card is not None:
                 response = page("orders/_card.html", card=card, error=message, **context)
                 response.headers.update({"HX-Retarget": f"#card-{order_id}", "HX-Reswap": "outerHTML"})
                 return response
-            flash(request, message, "error")
+            flash(request, message, "error")  # from the order page (or a card no longer on the board)
+            if is_htmx(request):
+                return Response(content="", status_code=200, headers={"HX-Redirect": f"/staff/orders/{order_id}"})
             return see_other(f"/staff/orders/{order_id}")
         if is_htmx(request):
-            context = await _board_context(request, _filters(form.get("manager", ""), form.get("client", ""), form.get("segment", ""), form.get("overdue") == "true"))
+            context = await _board_context(request, board_filters)
             return page("orders/_moved.html", changed=[Stage(source), target], **context)
         flash(request, _("Order moved to %(stage)s.", stage=_(rules.STAGE_LABELS[target])))
         return see_other(f"/staff/orders/{order_id}")
@@ -120,7 +122,8 @@ class OrdersController(Controller):
         order = found_or_404(await service.get_order(order_id))
         invoice = found_or_404(await service.invoice_of(order_id))
         form = await form_data(request)
-        checked = intake.check_payment(form, invoice["currency"], utcnow().date())
+        balance = invoice["total_minor"] - invoice["paid_minor"]
+        checked = billing_rules.check_manual_payment(form, invoice["currency"], balance, utcnow().date())
         if checked.ok:
             try:
                 await billing.record_payment(
