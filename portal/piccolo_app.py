@@ -7,6 +7,11 @@ from portal.auth.tables import LoginAttempt, Session, User
 from portal.billing.stripe_tables import CheckoutAttempt, StripeEvent
 from portal.billing.tables import Invoice, InvoiceCounter, InvoiceLine, Payment, PaymentAllocation
 from portal.clients.tables import Client, Contact
+from portal.dunning.tables import (
+    CalendarFeed, CallOutcome, ClientLadder, ClientNotice, DelayReason, DunningAction, DunningState, Ladder,
+    LadderStep, Letter, Pause, Sanction, SegmentLadder,
+)
+from portal.mail.tables import EmailMessage
 from portal.orders.tables import LayoutVariant, Order, TechnicalSpec
 from portal.settings import ROOT
 from portal.tasks.tables import Notification, Task
@@ -33,6 +38,20 @@ APP_CONFIG = AppConfig(
         CheckoutAttempt,
         Task,
         Notification,
+        Ladder,
+        LadderStep,
+        SegmentLadder,
+        ClientLadder,
+        DunningAction,
+        DunningState,
+        Pause,
+        DelayReason,
+        CallOutcome,
+        Sanction,
+        Letter,
+        ClientNotice,
+        CalendarFeed,
+        EmailMessage,
     ],
     migration_dependencies=[],
     commands=[],

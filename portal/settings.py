@@ -48,6 +48,11 @@ class Settings:
     smtp_password: str
     smtp_from: str
     smtp_tls: bool
+    dunning_tick_seconds: int = 300  # 0: `portal serve` runs no ticks (run `portal dunning run` from cron)
+    promise_grace_days: int = 1  # a promised date pauses the ladder until that date plus this
+    max_promise_days: int = 30  # how far ahead a client may promise to pay
+    action_max_attempts: int = 5  # a dunning action that keeps failing is marked failed after this
+    email_max_attempts: int = 6  # an email that keeps failing is marked failed after this
     var_dir: Path = field(default=VAR_DIR)
 
     @property
@@ -183,5 +188,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         smtp_password=env.get("SMTP_PASSWORD", ""),
         smtp_from=env.get("SMTP_FROM", "").strip(),
         smtp_tls=_bool(env, "SMTP_TLS", True),
+        dunning_tick_seconds=_int(env, "DUNNING_TICK_SECONDS", 300, minimum=0),
+        promise_grace_days=_int(env, "DUNNING_PROMISE_GRACE_DAYS", 1, minimum=0),
+        max_promise_days=_int(env, "DUNNING_MAX_PROMISE_DAYS", 30, minimum=1),
+        action_max_attempts=_int(env, "DUNNING_MAX_ATTEMPTS", 5, minimum=1),
+        email_max_attempts=_int(env, "EMAIL_MAX_ATTEMPTS", 6, minimum=1),
         var_dir=var_dir,
     )

@@ -1,0 +1,274 @@
+"""Escalation as a pure function of facts: no I/O, no clock (`as_of` is an argument), no ORM.
+
+`decide(invoice, ladder, taken, pauses, as_of, tz)` says which ladder steps are due now for one
+invoice, when the engine must look again, and which pauses have run out. The engine only loads
+these facts and records what this returns, so a tick can be replayed to the minute.
+
+The schedule of a step:
+- nominal: the invoice's due date + the step's offset in days (+ the client's forgiveness days
+  when the client is privileged and the step is on or after the due date), at the step's time
+  of day in the firm's time zone;
+- spaced: never closer to the step taken before it than the ladder's own spacing in days (a step
+  taken late, after downtime or a pause, pushes the later ones by as much);
+- after a pause: a step that fell due while the ladder was paused is due when the pause ends.
+Steps are taken in order, one after another, never two at once out of order and never skipped:
+a step the ladder passes over (a demand letter when the client asked for a deferral) is recorded
+as skipped with its reason. A privileged client's legal hand-over waits for an admin's approval.
+A paid invoice (balance 0) gets nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from portal.messages import N_
+
+CHANNELS = (
+    "email", "call", "negotiation", "letter", "formal_claim", "court_warning", "legal_handover",
+    "portal_notice", "sanction",
+)
+CHANNEL_LABELS = {
+    "email": N_("Email to the client's contact"),
+    "call": N_("Call task for the responsible person"),
+    "negotiation": N_("Negotiation window (task) for the manager"),
+    "letter": N_("Letter (print and send)"),
+    "formal_claim": N_("Formal claim with a deadline"),
+    "court_warning": N_("Warning of court"),
+    "legal_handover": N_("Hand-over to lawyers (case file)"),
+    "portal_notice": N_("Notice in the client portal"),
+    "sanction": N_("Sanction"),
+}
+# How heavy a step weighs: the client's "worst state" is the heaviest step taken on its open invoices.
+SEVERITY = {
+    "portal_notice": 1, "email": 1, "call": 2, "negotiation": 2, "letter": 3, "sanction": 3,
+    "formal_claim": 4, "court_warning": 5, "legal_handover": 6,
+}
+ASSIGNEES = ("manager", "credit_controller", "lawyer", "admin")
+ASSIGNEE_LABELS = {
+    "manager": N_("The client's sales manager"),
+    "credit_controller": N_("A credit controller"),
+    "lawyer": N_("A lawyer"),
+    "admin": N_("An admin"),
+}
+SANCTIONS = ("remove_discount", "lower_priority", "credit_hold")
+SANCTION_LABELS = {
+    "remove_discount": N_("Remove the client's discount"),
+    "lower_priority": N_("Lower the client's service priority"),
+    "credit_hold": N_("Put the client on credit hold"),
+}
+LOWEST_PRIORITY = 3
+# Statuses of a recorded action that let the ladder go on to the next step.
+PASSED = ("pending", "done", "skipped", "failed", "cancelled")
+# ... and those that stop it until someone decides.
+BLOCKING = ("awaiting_approval", "refused")
+
+
+@dataclass(frozen=True)
+class Step:
+    id: int
+    position: int
+    name: str
+    offset_days: int
+    time_of_day: dt.time
+    channel: str
+    assignee: str = "manager"
+    deadline_days: int = 0
+    sanction: str = ""
+    skip_if_deferral: bool = False
+
+
+@dataclass(frozen=True)
+class InvoiceFacts:
+    invoice_id: int
+    client_id: int
+    due_date: dt.date
+    balance_minor: int
+    status: str = "issued"
+    privileged: bool = False
+    forgiveness_days: int = 0
+
+
+@dataclass(frozen=True)
+class Taken:
+    """An action already recorded for this invoice."""
+
+    step_id: int
+    status: str
+    taken_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class PauseFacts:
+    id: int
+    kind: str
+    starts_at: dt.datetime
+    until: dt.datetime | None
+    ended_at: dt.datetime | None = None
+
+    def active_at(self, as_of: dt.datetime) -> bool:
+        if self.starts_at > as_of or (self.ended_at is not None and self.ended_at <= as_of):
+            return False
+        return self.until is None or self.until > as_of
+
+    def ends_at(self) -> dt.datetime | None:
+        """When it stopped holding the ladder (None while open-ended)."""
+        ends = [t for t in (self.ended_at, self.until) if t is not None]
+        return min(ends) if ends else None
+
+
+@dataclass(frozen=True)
+class Due:
+    step: Step
+    scheduled_at: dt.datetime
+    status: str = "pending"  # pending, skipped or awaiting_approval
+    reason: str = ""
+
+
+@dataclass
+class Decision:
+    due: list[Due] = field(default_factory=list)
+    next_step: Step | None = None
+    next_at: dt.datetime | None = None
+    paused_by: PauseFacts | None = None
+    expired_pauses: list[PauseFacts] = field(default_factory=list)
+    last_step: Step | None = None
+    blocked: str = ""  # awaiting_approval / refused: the ladder waits for a person
+
+    @property
+    def severity(self) -> int:
+        return SEVERITY.get(self.last_step.channel, 0) if self.last_step else 0
+
+
+def parse_time(value: str) -> dt.time:
+    hours, minutes = value.split(":")
+    return dt.time(int(hours), int(minutes))
+
+
+def local_at(day: dt.date, at: dt.time, tz: str) -> dt.datetime:
+    """`day` at `at` in the firm's zone, as UTC."""
+    return dt.datetime.combine(day, at, tzinfo=ZoneInfo(tz)).astimezone(dt.timezone.utc)
+
+
+def local_date(moment: dt.datetime, tz: str) -> dt.date:
+    return moment.astimezone(ZoneInfo(tz)).date()
+
+
+def shift_days(step: Step, invoice: InvoiceFacts) -> int:
+    """A privileged client's forgiveness moves every step from the due date on (never the
+    courtesy reminders before it)."""
+    if invoice.privileged and step.offset_days >= 0:
+        return max(0, invoice.forgiveness_days)
+    return 0
+
+
+def nominal_at(step: Step, invoice: InvoiceFacts, tz: str) -> dt.datetime:
+    day = invoice.due_date + dt.timedelta(days=step.offset_days + shift_days(step, invoice))
+    return local_at(day, step.time_of_day, tz)
+
+
+def needs_approval(step: Step, invoice: InvoiceFacts) -> bool:
+    """Court or legal hand-over of a privileged client: only top management decides."""
+    return invoice.privileged and step.channel == "legal_handover"
+
+
+def scheduled_at(
+    step: Step, invoice: InvoiceFacts, previous: tuple[Step, dt.datetime] | None, resumed_at: dt.datetime | None, tz: str,
+) -> dt.datetime:
+    at = nominal_at(step, invoice, tz)
+    if previous is not None:
+        prev_step, prev_taken = previous
+        gap = (step.offset_days + shift_days(step, invoice)) - (prev_step.offset_days + shift_days(prev_step, invoice))
+        at = max(at, local_at(local_date(prev_taken, tz) + dt.timedelta(days=max(0, gap)), step.time_of_day, tz))
+    if resumed_at is not None:
+        at = max(at, resumed_at)
+    return at
+
+
+def decide(
+    invoice: InvoiceFacts, steps: list[Step], taken: list[Taken], pauses: list[PauseFacts], as_of: dt.datetime, tz: str,
+    *, deferral_requested: bool = False,
+) -> Decision:
+    decision = Decision()
+    decision.expired_pauses = [
+        p for p in pauses if p.ended_at is None and p.until is not None and p.until <= as_of and p.starts_at <= as_of
+    ]
+    ladder = sorted(steps, key=lambda s: (s.position, s.id))
+    by_id = {s.id: s for s in ladder}
+    # The last step taken, in ladder order (retired steps stay known through `steps`).
+    done = [(by_id[t.step_id], t) for t in taken if t.step_id in by_id]
+    done.sort(key=lambda pair: (pair[0].position, pair[0].id))
+    previous: tuple[Step, dt.datetime] | None = None
+    if done:
+        last, last_taken = done[-1]
+        decision.last_step = last
+        previous = (last, last_taken.taken_at)
+        if last_taken.status in BLOCKING:
+            decision.blocked = last_taken.status
+    if invoice.balance_minor <= 0 or invoice.status != "issued" or decision.blocked:
+        return decision
+    for pause in pauses:
+        if pause.active_at(as_of):
+            decision.paused_by = pause
+            decision.next_at = pause.until
+            break
+    taken_ids = {t.step_id for t in taken}
+    floor = (previous[0].position, previous[0].id) if previous else (-(10**9), 0)
+    remaining = [s for s in ladder if s.id not in taken_ids and (s.position, s.id) > floor and s.channel in CHANNELS]
+    ended = [p.ends_at() for p in pauses if not p.active_at(as_of) and p.starts_at <= as_of and p.ends_at() is not None]
+    resumed_at = max((t for t in ended if t <= as_of), default=None)  # type: ignore[type-var]
+    if previous is not None and resumed_at is not None and resumed_at <= previous[1]:
+        resumed_at = None  # that pause ended before the last step: it delays nothing now
+    for step in remaining:
+        at = scheduled_at(step, invoice, previous, resumed_at, tz)
+        if decision.paused_by is not None or at > as_of:
+            decision.next_step = step
+            if decision.paused_by is None:
+                decision.next_at = at
+            return decision
+        if step.skip_if_deferral and deferral_requested:
+            due = Due(step, at, "skipped", N_("The client asked for a deferral."))
+        elif needs_approval(step, invoice):
+            due = Due(step, at, "awaiting_approval", N_("A privileged client: an admin must approve this step."))
+        else:
+            due = Due(step, at)
+        decision.due.append(due)
+        decision.last_step = step
+        if due.status == "awaiting_approval":
+            decision.blocked = due.status
+            return decision
+        previous = (step, as_of)
+        resumed_at = None
+    return decision
+
+
+def worst(severities: list[int]) -> int:
+    return max(severities, default=0)
+
+
+def render(template: dict[str, str], values: dict[str, str]) -> dict[str, str]:
+    """Fill {placeholders} of a step's template; an unknown one stays as typed, never an error."""
+
+    class _Keep(dict):
+        def __missing__(self, key: str) -> str:
+            return "{" + key + "}"
+
+    out = {}
+    for part in ("subject", "body"):
+        try:
+            out[part] = (template.get(part) or "").format_map(_Keep(values))
+        except (ValueError, IndexError, AttributeError):
+            out[part] = template.get(part) or ""
+    return out
+
+
+def template_for(templates: dict, language: str, fallback: str = "en") -> dict[str, str]:
+    """The step's wording in the client's language, else English, else any there is."""
+    for lang in (language, fallback):
+        if templates.get(lang):
+            return templates[lang]
+    return next(iter(templates.values()), {"subject": "", "body": ""}) if templates else {"subject": "", "body": ""}
+
+
+PLACEHOLDERS = ("client", "invoice", "amount", "due_date", "days_overdue", "deadline", "firm", "step")

@@ -1,0 +1,28 @@
+from piccolo.columns import ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.table import Table
+
+from portal.clients.tables import Client
+
+# queued: waits for the sender; sending: claimed by a sender until `next_attempt_at`;
+# sent; failed: gave up after the set number of attempts; kept: no SMTP configured (development),
+# readable at /staff/outbox only.
+EMAIL_STATUSES = ("queued", "sending", "sent", "failed", "kept")
+
+
+class EmailMessage(Table, tablename="email_outbox"):
+    """One email to send. `key` makes it exactly-once per cause (e.g. "dunning-action-42")."""
+
+    key = Varchar(length=80, unique=True)
+    to_address = Varchar(length=254)
+    subject = Varchar(length=300)
+    body = Text()
+    client = ForeignKey(references=Client, null=True, index=True, on_delete=OnDelete.restrict)
+    invoice_id = Integer(null=True, default=None, index=True)
+    status = Varchar(length=12, default="queued", index=True)
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(index=True)
+    last_error = Text(default="")
+    message_id = Varchar(length=200, default="")
+    created_at = Timestamptz(index=True)
+    sent_at = Timestamptz(null=True, default=None)
