@@ -18,6 +18,7 @@ from portal.auth.pages import AuthController
 from portal.clients.client import ClientHomeController
 from portal.billing.client import ClientInvoicesController
 from portal.clients.staff import ClientsController
+from portal.dunning.engine import scheduler as dunning_scheduler
 from portal.orders.client import ClientOrdersController
 from portal.orders.specs_staff import SpecsController
 from portal.orders.staff import OrdersController
@@ -27,6 +28,9 @@ from portal.billing.webhooks import stripe_webhook
 from portal.billing.staff import ClientPaymentsController, InvoicesController
 from portal.reports.staff import DashboardController
 from portal.tasks.staff import NotificationsController, TasksController
+from portal.dunning.calendar_staff import CalendarController, calendar_feed
+from portal.dunning.reasons_staff import DelayReasonsController
+from portal.mail.staff import OutboxController
 from portal.settings import ROOT, Settings, load_settings
 from portal.web.errors import EXCEPTION_HANDLERS
 from portal.web.guards import ids_in_range
@@ -44,7 +48,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        async with db.pool(engine, settings.db_pool_size):
+        async with db.pool(engine, settings.db_pool_size), dunning_scheduler(settings):
             yield
 
     return Litestar(
@@ -64,6 +68,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ClientInvoicesController,
             TasksController,
             NotificationsController,
+            CalendarController,
+            calendar_feed,
+            DelayReasonsController,
+            OutboxController,
             SpecsController,
             ClientOrdersController,
             healthz,

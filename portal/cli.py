@@ -101,6 +101,33 @@ def cmd_create_user(args: argparse.Namespace) -> None:
     print(f"created user {user_id} ({args.email}, {role.value})")
 
 
+def _as_of(raw: str | None):
+    """--as-of 2026-12-01T12:00 (the firm's time zone unless an offset is given)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    if not raw:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise CommandError(f"--as-of must look like 2026-12-01T12:00, got {raw!r}") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(load_settings().firm_timezone))
+    return value
+
+
+def cmd_dunning_run(args: argparse.Namespace) -> None:
+    from portal import db
+    from portal.dunning.engine import run_dunning
+
+    settings = _prepare()
+    as_of = _as_of(args.as_of)
+    db.bind(db.engine_for(settings.database_url))
+    report = asyncio.run(run_dunning(settings, as_of))
+    print(report.line())
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -126,6 +153,10 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--client", type=int, default=None, help="the client company's id (client users only)")
     create.add_argument("--legal", action="store_true", help="a negotiator who is a lawyer")
     create.set_defaults(func=cmd_create_user)
+    dunning = sub.add_parser("dunning", help="the dunning engine").add_subparsers(dest="dunning_command", required=True)
+    run = dunning.add_parser("run", help="run one dunning tick: plan due ladder steps, carry them out, send queued email")
+    run.add_argument("--as-of", default=None, help="the moment to tick at, e.g. 2026-12-01T12:00 (firm's time zone); default now")
+    run.set_defaults(func=cmd_dunning_run)
     return p
 
 

@@ -14,6 +14,7 @@ from portal.audit.service import Actor
 from portal.billing import rules
 from portal.billing.tables import Invoice, InvoiceCounter, InvoiceLine, Payment, PaymentAllocation
 from portal.clock import utcnow
+from portal.dunning import escalation
 from portal.messages import N_
 from portal.web.pagination import Page, decode_cursor, encode_cursor
 
@@ -142,6 +143,7 @@ async def record_payment(
                 after={"paid_minor": paid, "status": status, "method": method, "reference": reference},
             )
         await refresh_gates_for_invoices(invoice_ids, actor)
+        await escalation.on_payment(invoice_ids, actor)  # the ladder stops or goes on with the remainder
     return RecordedPayment(payment_id=payment.id, invoice_ids=invoice_ids)
 
 
@@ -224,6 +226,7 @@ async def reverse_payment(payment_id: int, reason: str, actor: Actor, *, card_al
                 before=before, after={**after, "reversed_minor": allocation["amount_minor"], "reason": reason},
             )
             invoice["paid_minor"] = paid
+        await escalation.mark_stale([a["invoice"] for a in allocations])  # an invoice open again: the ladder looks again
         if not allocations:  # money held as the client's credit: no invoice changes, the event names the payment
             await audit.record(
                 actor, "payment_reversed", "payment", payment_id, client_id=payment["client"],

@@ -1,14 +1,16 @@
-"""The client's side: their company's home page."""
+"""The client's side: their company's home page, with what changed in their terms."""
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get
-from litestar.response import Template
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.response import Response, Template
 
 from portal.billing import statements
 from portal.clients import service
+from portal.dunning import notices, sanctions
 from portal.web.guards import client_only
-from portal.web.responses import current_user, found_or_404, page
+from portal.web.responses import current_user, found_or_404, is_htmx, page, see_other
 
 
 class ClientHomeController(Controller):
@@ -20,4 +22,16 @@ class ClientHomeController(Controller):
         client_id = current_user(request).client_id  # always the user's own company, never a URL parameter
         client = found_or_404(await service.get_client(client_id))
         return page("client/home.html", client=client, contacts=await service.contacts_of(client_id),
-                    balances=await statements.balances(client_id))
+                    balances=await statements.balances(client_id),
+                    notices=await notices.recent_notices(client_id),
+                    sanctions=await sanctions.active_sanctions(client_id),
+                    upcoming=await notices.upcoming_payments(client_id, statements.firm_today()))
+
+    @post("/notices/{notice_id:int}/read")
+    async def read_notice(self, request: Request, notice_id: int) -> Response:
+        client_id = current_user(request).client_id
+        if not await notices.mark_read(client_id, notice_id):
+            raise NotFoundException()  # another company's notice is as good as missing
+        if is_htmx(request):
+            return page("dunning/_client_notice.html", notice=await notices.get_notice(client_id, notice_id))
+        return see_other("/client#notices")

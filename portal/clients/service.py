@@ -114,7 +114,17 @@ async def update_client(client_id: int, form: dict[str, str], actor: Actor) -> C
         if after:
             await Client.update({**_stored(checked.values), Client.updated_at: utcnow()}).where(Client.id == client_id)
             await audit.record(actor, "client_updated", "client", client_id, client_id=client_id, before=before, after=after)
+            await _tell_client_about_terms(client_id, current, checked.values)
     return checked
+
+
+async def _tell_client_about_terms(client_id: int, before: dict, after: dict) -> None:
+    """A change of discount, priority, credit limit or hold is shown to the client and emailed."""
+    import uuid
+
+    from portal.dunning.notices import notify_terms_changed  # dunning builds on clients, not the reverse
+
+    await notify_terms_changed(client_id, before, after, key_suffix=uuid.uuid4().hex[:16])
 
 
 async def add_contact(client_id: int, form: dict[str, str], actor: Actor) -> Checked:

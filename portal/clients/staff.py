@@ -9,6 +9,7 @@ from portal.accounts import service as accounts
 from portal.audit import service as audit
 from portal.auth.roles import Role
 from portal.clients import rules, service
+from portal.dunning import sanctions
 from portal.money import CURRENCIES
 from portal.tasks import service as tasks_service
 from portal.web.flash import flash
@@ -37,6 +38,7 @@ async def _detail_context(client_id: int, **extra) -> dict:
         "portal_users": await accounts.client_users(client_id),
         "timeline": await audit.timeline("client", client_id, client_id=client_id),
         "callbacks": await tasks_service.open_for_client(client_id),
+        "sanctions_history": await sanctions.sanction_history(client_id),
         "contact_values": {},
         "contact_errors": {},
         "user_values": {},

@@ -8,8 +8,9 @@ The schedule of a step:
 - nominal: the invoice's due date + the step's offset in days (+ the client's forgiveness days
   when the client is privileged and the step is on or after the due date), at the step's time
   of day in the firm's time zone;
-- spaced: never closer to the step taken before it than the ladder's own spacing in days (a step
-  taken late, after downtime or a pause, pushes the later ones by as much);
+- spaced: after a step taken late (after downtime or a pause), the ladder catches up one day at a
+  time: the next step comes no earlier than the next day (the same day when the ladder puts the two
+  on one day) at its own time, so pressure still rises step by step, never all at once;
 - after a pause: a step that fell due while the ladder was paused is due when the pause ends.
 Steps are taken in order, one after another, never two at once out of order and never skipped:
 a step the ladder passes over (a demand letter when the client asked for a deferral) is recorded
@@ -77,6 +78,7 @@ class Step:
     deadline_days: int = 0
     sanction: str = ""
     skip_if_deferral: bool = False
+    active: bool = True  # a retired step keeps its history but is never taken again
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,7 @@ def scheduled_at(
     if previous is not None:
         prev_step, prev_taken = previous
         gap = (step.offset_days + shift_days(step, invoice)) - (prev_step.offset_days + shift_days(prev_step, invoice))
-        at = max(at, local_at(local_date(prev_taken, tz) + dt.timedelta(days=max(0, gap)), step.time_of_day, tz))
+        at = max(at, local_at(local_date(prev_taken, tz) + dt.timedelta(days=min(1, max(0, gap))), step.time_of_day, tz))
     if resumed_at is not None:
         at = max(at, resumed_at)
     return at
@@ -215,7 +217,7 @@ def decide(
             break
     taken_ids = {t.step_id for t in taken}
     floor = (previous[0].position, previous[0].id) if previous else (-(10**9), 0)
-    remaining = [s for s in ladder if s.id not in taken_ids and (s.position, s.id) > floor and s.channel in CHANNELS]
+    remaining = [s for s in ladder if s.id not in taken_ids and (s.position, s.id) > floor and s.active and s.channel in CHANNELS]
     ended = [p.ends_at() for p in pauses if not p.active_at(as_of) and p.starts_at <= as_of and p.ends_at() is not None]
     resumed_at = max((t for t in ended if t <= as_of), default=None)  # type: ignore[type-var]
     if previous is not None and resumed_at is not None and resumed_at <= previous[1]:

@@ -3,10 +3,18 @@ the caller's transaction (exactly once per `key`); a sender delivers it later th
 
 from __future__ import annotations
 
+import datetime as dt
+
+from piccolo.query.functions.aggregate import Count
 from piccolo.query.mixins import OnConflictAction
 
+from portal import db
+from portal.audit import service as audit
+from portal.audit.service import Actor
 from portal.clock import utcnow
+from portal.mail import rules
 from portal.mail.tables import EmailMessage
+from portal.web.pagination import Page, decode_cursor, encode_cursor
 
 
 async def queue_email(
@@ -24,3 +32,70 @@ async def queue_email(
         )
     ).on_conflict(target=EmailMessage.key, action=OnConflictAction.do_nothing).returning(EmailMessage.id)
     return bool(rows)
+
+
+# --- the outbox as staff see it --------------------------------------------------------------
+
+PAGE_SIZE = 50
+_LISTED = (
+    EmailMessage.id, EmailMessage.to_address, EmailMessage.subject, EmailMessage.status, EmailMessage.attempts,
+    EmailMessage.last_error, EmailMessage.next_attempt_at, EmailMessage.created_at, EmailMessage.sent_at,
+    EmailMessage.client, EmailMessage.invoice_id,
+)
+
+
+async def list_outbox(filter_key: str, cursor: str | None = None) -> Page:
+    """Newest first, PAGE_SIZE at a time, keyset-paged on (created_at, id) descending."""
+    statuses = rules.OUTBOX_FILTERS[rules.outbox_filter(filter_key)][1]
+    query = EmailMessage.select(*_LISTED, EmailMessage.client.name)
+    if statuses:
+        query = query.where(EmailMessage.status.is_in(list(statuses)))
+    key = decode_cursor(cursor, (str, int))
+    after = _cursor_time(key[0]) if key else None
+    if after is not None:
+        query = query.where((EmailMessage.created_at < after) | ((EmailMessage.created_at == after) & (EmailMessage.id < key[1])))
+    rows = await query.order_by(EmailMessage.created_at, ascending=False).order_by(EmailMessage.id, ascending=False).limit(PAGE_SIZE + 1)
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    next_cursor = encode_cursor([rows[-1]["created_at"].isoformat(), rows[-1]["id"]]) if more else None
+    return Page(rows=rows, next_cursor=next_cursor, is_first=after is None)
+
+
+def _cursor_time(raw: str) -> dt.datetime | None:
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else None
+
+
+async def outbox_counts() -> dict[str, int]:
+    """How many messages each filter tab shows."""
+    rows = await EmailMessage.select(EmailMessage.status, Count(EmailMessage.id, alias="n")).group_by(EmailMessage.status)
+    by_status = {row["status"]: row["n"] for row in rows}
+    return {
+        key: sum(n for status, n in by_status.items() if not statuses or status in statuses)
+        for key, (_label, statuses) in rules.OUTBOX_FILTERS.items()
+    }
+
+
+async def get_message(message_id: int) -> dict | None:
+    return await EmailMessage.select(EmailMessage.all_columns(), EmailMessage.client.name).where(EmailMessage.id == message_id).first()
+
+
+async def retry_failed(message_id: int, actor: Actor, *, now: dt.datetime | None = None) -> bool:
+    """Put a failed message back in the queue, due now, with its attempts reset. False when the
+    message is not (or no longer) failed: nothing changes then."""
+    now = now or utcnow()
+    async with db.transaction():
+        message = await EmailMessage.select(EmailMessage.id, EmailMessage.status, EmailMessage.attempts, EmailMessage.client).where(
+            EmailMessage.id == message_id
+        ).first()
+        if message is None or message["status"] not in rules.RETRYABLE:
+            return False
+        await EmailMessage.update({
+            EmailMessage.status: "queued", EmailMessage.attempts: 0, EmailMessage.next_attempt_at: now,
+        }).where((EmailMessage.id == message_id) & EmailMessage.status.is_in(list(rules.RETRYABLE)))
+        await audit.record(actor, "email_retried", "email", message_id, client_id=message["client"],
+                           before={"status": message["status"], "attempts": message["attempts"]}, after={"status": "queued", "attempts": 0})
+    return True

@@ -4,10 +4,11 @@ from piccolo.table import Table
 
 from portal.clients.tables import Client
 
-# queued: waits for the sender; sending: claimed by a sender until `next_attempt_at`;
-# sent; failed: gave up after the set number of attempts; kept: no SMTP configured (development),
-# readable at /staff/outbox only.
-EMAIL_STATUSES = ("queued", "sending", "sent", "failed", "kept")
+# queued: waits for the sender until `next_attempt_at` (without SMTP settings it stays queued,
+# readable at /staff/outbox); sending: claimed by a sender until `next_attempt_at` (its lease;
+# past it the message is claimable again); sent; failed: gave up after EMAIL_MAX_ATTEMPTS attempts
+# (staff may queue it again); cancelled: set by dunning when the invoice was paid before sending.
+EMAIL_STATUSES = ("queued", "sending", "sent", "failed", "cancelled")
 
 
 class EmailMessage(Table, tablename="email_outbox"):

@@ -25,6 +25,7 @@ class Task(Table, tablename="tasks"):
     moved_count = Integer(default=0)
     created_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
     created_at = Timestamptz()
+    dunning_action = Integer(null=True, default=None, unique=True)  # the ladder step that made it
 
 
 class Notification(Table, tablename="notifications"):

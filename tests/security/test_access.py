@@ -367,6 +367,14 @@ async def _own_payment(owner: int, made: dict) -> int:
     return payment.id
 
 
+async def _own_notice(owner: int, made: dict) -> int:
+    from portal.dunning.tables import ClientNotice
+
+    notice = ClientNotice(client=owner, kind="terms_changed", message="Your discount changed.", created_at=utcnow())
+    await notice.save()
+    return notice.id
+
+
 _numbers = itertools.count(1)
 
 # Path parameter name -> async factory(owner client id, ids made so far) -> id of an object of that client.
@@ -381,6 +389,7 @@ OWNED_BY_B = {
     "variant_id": _own_variant,
     "invoice_id": _own_invoice,
     "payment_id": _own_payment,
+    "notice_id": _own_notice,
 }
 # numbers that count within their parent (spec version 1 of an order), not ids: never swapped alone
 SCOPED_NUMBERS = {"version"}

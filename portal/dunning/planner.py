@@ -1,0 +1,244 @@
+"""The tick's first half: for every open invoice the engine must look at, load the facts, ask
+rules.decide, and record what is due as action rows (unique per invoice and step) together with
+the invoice's new state, the pauses that ran out and the audit trail — one transaction a batch.
+
+No side effect happens here except approval tasks for privileged clients' legal steps, which are
+rows written in the same transaction as their action. Everything else is left `pending` for the
+executor. Two runners planning the same invoice insert one action: the second insert is ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from piccolo.query.mixins import OnConflictAction
+
+from portal import db
+from portal.audit.tables import AuditEvent
+from portal.billing.tables import Invoice
+from portal.clock import utcnow
+from portal.dunning import rules
+from portal.dunning.tables import DunningAction, DunningState, Ladder, LadderStep, Pause
+from portal.tasks import notifications
+from portal.tasks.tables import Task
+
+BATCH = 500
+
+
+@dataclass
+class LadderFacts:
+    id: int
+    version: int
+    steps: list[rules.Step]
+
+    @property
+    def lead_days(self) -> int:
+        """How many days before the due date the ladder starts."""
+        return max([-s.offset_days for s in self.steps if s.active] + [0])
+
+
+@dataclass
+class PlanReport:
+    invoices: int = 0
+    actions: int = 0
+    pauses_ended: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+
+async def load_ladders() -> dict[int, LadderFacts]:
+    ladders = {row["id"]: LadderFacts(row["id"], row["version"], []) for row in await Ladder.select(Ladder.id, Ladder.version)}
+    for row in await LadderStep.select().order_by(LadderStep.position).order_by(LadderStep.id):
+        if row["ladder"] in ladders:
+            ladders[row["ladder"]].steps.append(step_from_row(row))
+    return ladders
+
+
+def step_from_row(row: dict) -> rules.Step:
+    return rules.Step(
+        id=row["id"], position=row["position"], name=row["name"], offset_days=row["offset_days"],
+        time_of_day=rules.parse_time(row["time_of_day"]), channel=row["channel"], assignee=row["assignee"],
+        deadline_days=row["deadline_days"], sanction=row["sanction"], skip_if_deferral=row["skip_if_deferral"],
+        active=row["is_active"],
+    )
+
+
+_CANDIDATES = """
+SELECT i.id, i.client, i.due_date, i.total_minor - i.paid_minor AS balance, i.status,
+       c.privileged, c.forgiveness_days, c.sales_manager, c.name AS client_name, i.code,
+       COALESCE(cl.ladder, sl.ladder) AS ladder
+FROM invoices i
+JOIN clients c ON c.id = i.client
+LEFT JOIN dunning_states s ON s.invoice = i.id
+LEFT JOIN dunning_client_ladders cl ON cl.client = i.client
+LEFT JOIN dunning_segment_ladders sl ON sl.segment = c.segment
+WHERE i.status = 'issued' AND i.kind = 'invoice' AND i.due_date <= {} AND i.id > {}
+  AND (s.id IS NULL OR (s.next_at IS NOT NULL AND s.next_at <= {}))
+ORDER BY i.id
+LIMIT {}
+"""
+
+
+def _as_date(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+def _as_datetime(value) -> dt.datetime | None:
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    parsed = dt.datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+async def plan(as_of: dt.datetime, tz: str, *, ladders: dict[int, LadderFacts] | None = None, batch: int = BATCH) -> PlanReport:
+    ladders = ladders if ladders is not None else await load_ladders()
+    lead = max([lf.lead_days for lf in ladders.values()] + [0])
+    horizon = rules.local_date(as_of, tz) + dt.timedelta(days=lead)
+    report = PlanReport()
+    after = 0
+    while True:
+        rows = await Invoice.raw(_CANDIDATES, horizon, after, as_of, batch)
+        if not rows:
+            return report
+        after = rows[-1]["id"]
+        await _plan_batch(rows, ladders, as_of, tz, report)
+        if len(rows) < batch:
+            return report
+
+
+async def _plan_batch(rows: list[dict], ladders: dict[int, LadderFacts], as_of: dt.datetime, tz: str, report: PlanReport) -> None:
+    ids = [r["id"] for r in rows]
+    async with db.transaction():
+        taken: dict[int, list[rules.Taken]] = {}
+        for a in await DunningAction.select(DunningAction.invoice, DunningAction.step, DunningAction.status, DunningAction.taken_at).where(
+            DunningAction.invoice.is_in(ids)
+        ):
+            taken.setdefault(a["invoice"], []).append(rules.Taken(a["step"], a["status"], a["taken_at"]))
+        pauses: dict[int, list[rules.PauseFacts]] = {}
+        deferral: set[int] = set()
+        for p in await Pause.select(Pause.id, Pause.invoice, Pause.kind, Pause.starts_at, Pause.until, Pause.ended_at).where(
+            Pause.invoice.is_in(ids)
+        ):
+            pauses.setdefault(p["invoice"], []).append(rules.PauseFacts(p["id"], p["kind"], p["starts_at"], p["until"], p["ended_at"]))
+            if p["kind"] in ("promise", "proposal", "plan"):
+                deferral.add(p["invoice"])
+        new_actions: list[DunningAction] = []
+        states: list[DunningState] = []
+        expired: list[tuple[dict, rules.PauseFacts]] = []
+        for row in rows:
+            ladder = ladders.get(row["ladder"]) if row["ladder"] is not None else None
+            facts = rules.InvoiceFacts(
+                invoice_id=row["id"], client_id=row["client"], due_date=_as_date(row["due_date"]), balance_minor=row["balance"],
+                status=row["status"], privileged=bool(row["privileged"]), forgiveness_days=row["forgiveness_days"] or 0,
+            )
+            decision = rules.decide(
+                facts, ladder.steps if ladder else [], taken.get(row["id"], []), pauses.get(row["id"], []), as_of, tz,
+                deferral_requested=row["id"] in deferral,
+            )
+            expired.extend((row, p) for p in decision.expired_pauses)
+            for due in decision.due:
+                new_actions.append(DunningAction(
+                    invoice=row["id"], step=due.step.id, client=row["client"], ladder_version=ladder.version if ladder else 1,
+                    position=due.step.position, channel=due.step.channel, scheduled_at=due.scheduled_at, taken_at=as_of,
+                    status=due.status, attempts=0, next_attempt_at=as_of, reason=due.reason,
+                    done_at=as_of if due.status == "skipped" else None,
+                ))
+            states.append(DunningState(
+                invoice=row["id"], client=row["client"], ladder=ladder.id if ladder else None,
+                last_step=decision.last_step.id if decision.last_step else None,
+                last_position=decision.last_step.position if decision.last_step else 0, severity=decision.severity,
+                next_step=decision.next_step.id if decision.next_step else None, next_at=decision.next_at,
+                paused_kind=decision.paused_by.kind if decision.paused_by else (decision.blocked or ""),
+                paused_until=decision.paused_by.until if decision.paused_by else None, updated_at=utcnow(),
+            ))
+        report.invoices += len(rows)
+        report.pauses_ended += await _end_expired(expired, as_of)
+        inserted = await _insert_actions(new_actions)
+        for action in inserted:
+            report.actions += 1
+            report.by_status[action["status"]] = report.by_status.get(action["status"], 0) + 1
+        await _approval_tasks([a for a in inserted if a["status"] == "awaiting_approval"], {r["id"]: r for r in rows})
+        await _audit_actions(inserted, {r["id"]: r for r in rows})
+        await _upsert_states(states)
+
+
+async def _insert_actions(actions: list[DunningAction]) -> list[dict]:
+    if not actions:
+        return []
+    columns = (DunningAction.id, DunningAction.invoice, DunningAction.step, DunningAction.client, DunningAction.status,
+               DunningAction.channel, DunningAction.reason, DunningAction.position)
+    return await DunningAction.insert(*actions).on_conflict(
+        target=(DunningAction.invoice, DunningAction.step), action=OnConflictAction.do_nothing
+    ).returning(*columns)
+
+
+async def _upsert_states(states: list[DunningState]) -> None:
+    if not states:
+        return
+    await DunningState.insert(*states).on_conflict(
+        target=DunningState.invoice, action=OnConflictAction.do_update,
+        values=[DunningState.ladder, DunningState.last_step, DunningState.last_position, DunningState.severity,
+                DunningState.next_step, DunningState.next_at, DunningState.paused_kind, DunningState.paused_until,
+                DunningState.updated_at],
+    )
+
+
+async def _end_expired(expired: list[tuple[dict, rules.PauseFacts]], as_of: dt.datetime) -> int:
+    """Pauses whose time ran out with the invoice still open: a promise is broken (the manager is
+    told), anything else simply expired. Only the runner whose update wins tells anyone."""
+    ended = 0
+    for row, pause in expired:
+        end_reason = "broken" if pause.kind == "promise" else "expired"
+        won = await Pause.update({Pause.ended_at: pause.until, Pause.end_reason: end_reason}).where(
+            (Pause.id == pause.id) & Pause.ended_at.is_null()
+        ).returning(Pause.id)
+        if not won:
+            continue
+        ended += 1
+        await AuditEvent.insert(_event("promise_broken" if end_reason == "broken" else "dunning_pause_ended", row,
+                                       before={"kind": pause.kind}, after={"end_reason": end_reason}))
+        if end_reason == "broken" and row["sales_manager"]:
+            await notifications.notify(
+                row["sales_manager"],
+                f"{row['client_name']} did not keep the promise to pay {row['code']}: the ladder goes on.",
+                f"/staff/invoices/{row['id']}",
+            )
+    return ended
+
+
+async def _approval_tasks(actions: list[dict], rows: dict[int, dict]) -> None:
+    """A privileged client's legal step waits for an admin: a task for the first active admin."""
+    if not actions:
+        return
+    from portal.dunning.people import first_of_role
+
+    admin = await first_of_role("admin")
+    if admin is None:
+        return
+    now = utcnow()
+    await Task.insert(*[
+        Task(kind="approval", assignee=admin, client=a["client"], invoice=a["invoice"], due_at=now,
+             title=f"Approve legal hand-over: {rows[a['invoice']]['client_name']}, {rows[a['invoice']]['code']}"[:200],
+             note="A privileged client: court or legal hand-over needs an admin's approval.", created_at=now,
+             dunning_action=a["id"])
+        for a in actions
+    ]).on_conflict(target=Task.dunning_action, action=OnConflictAction.do_nothing)
+
+
+def _event(action: str, row: dict, *, before: dict | None = None, after: dict | None = None) -> AuditEvent:
+    return AuditEvent(
+        at=utcnow(), actor=None, actor_label="system", action=action, object_type="invoice", object_id=row["id"],
+        client_id=row["client"], before=before or {}, after=after or {}, ip="",
+    )
+
+
+_AUDIT_ACTIONS = {"pending": "dunning_step_due", "skipped": "dunning_step_skipped", "awaiting_approval": "dunning_step_awaiting_approval"}
+
+
+async def _audit_actions(actions: list[dict], rows: dict[int, dict]) -> None:
+    events = [
+        _event(_AUDIT_ACTIONS[a["status"]], rows[a["invoice"]], after={"step_position": a["position"], "channel": a["channel"], "reason": a["reason"]})
+        for a in actions
+    ]
+    if events:
+        await AuditEvent.insert(*events)
