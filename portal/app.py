@@ -19,6 +19,7 @@ from portal.clients.client import ClientHomeController
 from portal.billing.client import ClientInvoicesController
 from portal.clients.staff import ClientsController
 from portal.dunning.engine import scheduler as dunning_scheduler
+from portal.dunning.staff import DunningWorklistController
 from portal.orders.client import ClientOrdersController
 from portal.orders.specs_staff import SpecsController
 from portal.orders.staff import OrdersController
@@ -31,6 +32,8 @@ from portal.tasks.staff import NotificationsController, TasksController
 from portal.dunning.calendar_staff import CalendarController, calendar_feed
 from portal.dunning.reasons_staff import DelayReasonsController
 from portal.mail.staff import OutboxController
+from portal.dunning.ladders_staff import LaddersController
+from portal.dunning.letters_staff import InvoiceCaseFileController, LettersController
 from portal.settings import ROOT, Settings, load_settings
 from portal.web.errors import EXCEPTION_HANDLERS
 from portal.web.guards import ids_in_range
@@ -67,11 +70,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ClientHomeController,
             ClientInvoicesController,
             TasksController,
+            DunningWorklistController,
             NotificationsController,
             CalendarController,
             calendar_feed,
             DelayReasonsController,
             OutboxController,
+            LaddersController,
+            LettersController,
+            InvoiceCaseFileController,
             SpecsController,
             ClientOrdersController,
             healthz,

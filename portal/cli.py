@@ -35,9 +35,21 @@ async def _migrate() -> str:
 
 
 def cmd_migrate(_: argparse.Namespace) -> None:
-    _prepare()
-    asyncio.run(_migrate())
+    from portal import db
+    from portal.dunning import seeds
+
+    settings = _prepare()
+
+    async def run() -> dict:
+        await _migrate()
+        db.bind(db.engine_for(settings.database_url))
+        return await seeds.ensure_defaults()  # the default dunning ladders and delay reasons, once
+
+    created = asyncio.run(run())
     print("database is up to date")
+    if created["ladders"] or created["delay_reasons"]:
+        print(f"default dunning policy written: {created['ladders']} ladders, {created['steps']} steps, "
+              f"{created['delay_reasons']} delay reasons")
 
 
 def cmd_demo(args: argparse.Namespace) -> None:

@@ -31,6 +31,7 @@ from portal.clients.tables import Client, Contact
 from portal.audit.tables import AuditEvent
 from portal.clock import utcnow
 from portal.demo_art import layout_png
+from portal.dunning.seeds import ensure_defaults as ensure_dunning_defaults
 from portal.money import exponent, percent_of, round_half_away
 from portal.orders.rules import order_code
 from portal.orders import specs
@@ -183,6 +184,7 @@ async def load_demo(upload_dir: Path | None = None) -> list[tuple[str, str, str]
     layouts = _Layouts(Path(upload_dir)) if upload_dir is not None else None
     try:
         async with db.transaction():
+            await ensure_dunning_defaults()  # the ladders and delay reasons (a database migrated before they existed)
             if not await Client.exists().where(Client.name_folded == fold(CLIENTS[0][0])):
                 await _load(layouts)
     except BaseException:

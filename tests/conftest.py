@@ -42,7 +42,24 @@ def sqlite_template(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("sqlite-template")
     path = folder / "template.sqlite"
     run_portal("migrate", env={"DATABASE_URL": f"sqlite:///{path}", "PORTAL_VAR_DIR": str(folder)})
+    _empty_tables(path)
     return path
+
+
+def _empty_tables(path: Path) -> None:
+    """`portal migrate` also writes the default dunning policy (dunning.seeds). Every test starts
+    from empty tables, as on PostgreSQL (truncated), and writes what it needs itself."""
+    import sqlite3
+
+    from portal.piccolo_app import APP_CONFIG
+
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            for table in APP_CONFIG.table_classes:
+                conn.execute(f'DELETE FROM "{table._meta.tablename}"')
+    finally:
+        conn.close()
 
 
 async def _pg_admin(url: str, statement: str) -> None:

@@ -12,6 +12,7 @@ from portal.audit import service as audit
 from portal.billing import rules, service
 from portal.clients import service as clients
 from portal.clock import utcnow
+from portal.dunning import state as escalation_state
 from portal.money import CURRENCIES
 from portal.orders.service import client_options
 from portal.web.flash import flash
@@ -42,6 +43,7 @@ async def _invoice_context(request: Request, invoice_id: int, **extra) -> dict:
     return {
         **data,
         "timeline": await audit.timeline("invoice", invoice_id),
+        "escalation": await escalation_state.for_invoice(invoice_id, utcnow(), request.app.state.settings.firm_timezone),
         "today": today,
         "can_take_money": current_user(request).has_role(Role.SALES_MANAGER, Role.CREDIT_CONTROLLER),
         "payment_values": {"received_on": today.isoformat(), "method": "bank_transfer"},

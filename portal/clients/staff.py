@@ -9,6 +9,7 @@ from portal.accounts import service as accounts
 from portal.audit import service as audit
 from portal.auth.roles import Role
 from portal.clients import rules, service
+from portal.dunning import ladders as dunning_ladders
 from portal.dunning import sanctions
 from portal.money import CURRENCIES
 from portal.tasks import service as tasks_service
@@ -39,6 +40,7 @@ async def _detail_context(client_id: int, **extra) -> dict:
         "timeline": await audit.timeline("client", client_id, client_id=client_id),
         "callbacks": await tasks_service.open_for_client(client_id),
         "sanctions_history": await sanctions.sanction_history(client_id),
+        "dunning_ladder": await dunning_ladders.client_ladder(client_id),
         "contact_values": {},
         "contact_errors": {},
         "user_values": {},

@@ -158,7 +158,7 @@ class LaddersController(Controller):
         if step_id is None:
             context = await _ladder_context(request, ladder_id, add_values=form, add_errors=checked.errors)
             return page("dunning/ladders_ladder.html", status_code=400, **context)
-        flash(request, _("Step %(name)s added.", name=checked.values["name"]))
+        flash(request, _("Step “%(name)s” added.", name=checked.values["name"]))
         return see_other(f"{BASE}/{ladder_id}#step-{step_id}")
 
     @get("/{ladder_id:int}/steps/{step_id:int}")
@@ -191,7 +191,7 @@ class LaddersController(Controller):
         if not checked.ok:
             context = await _ladder_context(request, ladder_id, editing=step_id, step_values=form, step_errors=checked.errors)
             return page("dunning/ladders_ladder.html", status_code=400, **context)
-        flash(request, _("Step %(name)s saved.", name=checked.values["name"]))
+        flash(request, _("Step “%(name)s” saved.", name=checked.values["name"]))
         return see_other(f"{BASE}/{ladder_id}#step-{step_id}")
 
     @post("/{ladder_id:int}/steps/{step_id:int}/move", guards=[CHANGERS])
@@ -211,9 +211,9 @@ class LaddersController(Controller):
         except LadderNotFound:
             raise NotFoundException() from None
         if outcome == "deleted":
-            flash(request, _("Step %(name)s deleted: it had never been taken.", name=step["name"]), "info")
+            flash(request, _("“%(name)s” deleted: it had never been taken.", name=step["name"]), "info")
         else:
-            flash(request, _("Step %(name)s retired: its history stays, it is not taken again.", name=step["name"]), "info")
+            flash(request, _("“%(name)s” retired: its history stays, it is not taken again.", name=step["name"]), "info")
         return see_other(f"{BASE}/{ladder_id}#steps")
 
     @get("/{ladder_id:int}/steps/{step_id:int}/templates")

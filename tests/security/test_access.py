@@ -97,7 +97,22 @@ async def staff_world() -> dict[str, int]:
         "notification_id": await _notification_for(),
         "invoice_id": (invoice := await _own_invoice(company, {})),
         "payment_id": await _payment_on(company, invoice),
+        "message_id": await _email_to(company),
+        "ladder_id": (ladder := await _ladder_with_step())[0],
+        "step_id": ladder[1],
     }
+
+
+async def _ladder_with_step() -> tuple[int, int]:
+    """A dunning ladder with one step: (ladder id, step id)."""
+    from portal.dunning.tables import Ladder, LadderStep
+
+    now = utcnow()
+    ladder = Ladder(name=f"World ladder {next(_numbers)}", created_at=now, updated_at=now)
+    await ladder.save()
+    step = LadderStep(ladder=ladder.id, position=10, name="World step", channel="email", created_at=now, updated_at=now)
+    await step.save()
+    return ladder.id, step.id
 
 
 async def _payment_on(client_id: int, invoice_id: int) -> int:
@@ -117,6 +132,15 @@ async def _task_for(client_id: int) -> int:
     task = Task(kind="callback", assignee=assignee["id"], client=client_id, due_at=utcnow(), title="Call back", created_at=utcnow())
     await task.save()
     return task.id
+
+
+async def _email_to(client_id: int) -> int:
+    """A message in the outbox, queued the one way the portal queues email."""
+    from portal.mail.service import queue_email
+    from portal.mail.tables import EmailMessage
+
+    await queue_email(key=f"world-{client_id}", to_address="world@client.test", subject="Reminder", body="Please pay.", client_id=client_id)
+    return (await EmailMessage.select(EmailMessage.id).where(EmailMessage.key == f"world-{client_id}").first())["id"]
 
 
 async def _notification_for() -> int:

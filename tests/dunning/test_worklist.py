@@ -1,0 +1,97 @@
+"""The worklist, bulk actions, the invoice's escalation panel and admins' approvals, over HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from portal.auth.roles import Role
+from portal.clock import utcnow
+from portal.dunning.tables import DunningAction, Pause
+from portal.tasks.tables import Task
+from tests.billing.staff_helpers import issue
+from tests.dunning.engine_helpers import PRESSURE, local, make_ladder, tick
+from tests.factories import login, make_client, make_client_user, make_contact, make_staff, post
+
+
+async def _overdue_world(settings, *, privileged: bool = False):
+    manager = await make_staff(Role.SALES_MANAGER, name="Mara Manager")
+    controller = await make_staff(Role.CREDIT_CONTROLLER)
+    await make_staff(Role.NEGOTIATOR, is_legal=True)
+    fields = {"privileged": "1", "forgiveness_days": "0"} if privileged else {}
+    client_id = await make_client("Debtor SRL", sales_manager=str(manager["id"]), **fields)
+    await make_contact(client_id)
+    await make_ladder("Pressure", PRESSURE)
+    invoice = await issue(client_id, due_in=-2)
+    due = invoice["due_date"]
+    for offset, hhmm in ((-3, "10:00"), (0, "12:00"), (1, "09:00"), (1, "11:00")):
+        await tick(settings, local(due + dt.timedelta(days=offset), hhmm))
+    return manager, controller, client_id, invoice
+
+
+async def test_worklist_groups_by_step_and_shows_next_action(db, settings, client):
+    manager, controller, client_id, invoice = await _overdue_world(settings)
+    await login(client, controller)
+    page = (await client.get("/staff/dunning")).text
+    assert invoice["code"] in page and "Debtor SRL" in page and "Mara Manager" in page
+    assert re.search(r'data-group="\d+"><td><a[^>]*>Pay-today call</a>', page)  # the step it reached
+    row = re.search(rf'<tr data-invoice="{invoice["code"]}">.*?</tr>', page, re.S).group(0)
+    assert "Demand letter" in row  # the next action
+    filtered = (await client.get("/staff/dunning", params={"q": "nobody-like-this"})).text
+    assert invoice["code"] not in filtered
+
+
+async def test_bulk_pause_skip_and_reassign(db, settings, client):
+    manager, controller, client_id, invoice = await _overdue_world(settings)
+    await login(client, controller)
+    refused = await post(client, "/staff/dunning/bulk", {"action": "pause", "reason": "", "invoice_ids": str(invoice["id"])})
+    assert refused.status_code == 400 and "Say why" in refused.text
+    assert await Pause.count().where(Pause.invoice == invoice["id"]) == 0
+    done = await post(client, "/staff/dunning/bulk", {"action": "skip", "reason": "Client visited us",
+                                                      "invoice_ids": str(invoice["id"])})
+    assert done.status_code == 303
+    skipped = await DunningAction.select(DunningAction.status, DunningAction.reason, DunningAction.created_by).where(
+        (DunningAction.invoice == invoice["id"]) & (DunningAction.channel == "letter")).first()
+    assert skipped == {"status": "skipped", "reason": "Client visited us", "created_by": controller["id"]}
+    other = await make_staff(Role.CREDIT_CONTROLLER)
+    await post(client, "/staff/dunning/bulk", {"action": "reassign", "user_id": str(other["id"]), "invoice_ids": str(invoice["id"])})
+    open_tasks = await Task.select(Task.assignee).where((Task.invoice == invoice["id"]) & Task.done_at.is_null())
+    assert open_tasks and all(t["assignee"] == other["id"] for t in open_tasks)
+    await post(client, "/staff/dunning/bulk", {"action": "pause", "reason": "Waiting for the bank", "invoice_ids": str(invoice["id"])})
+    page = (await client.get(f"/staff/invoices/{invoice['id']}")).text
+    assert "Waiting for the bank" in page and "Paused" in page
+
+
+async def test_only_controllers_act_and_clients_are_refused(db, settings, client):
+    manager, controller, client_id, invoice = await _overdue_world(settings)
+    await login(client, manager)
+    assert (await client.get("/staff/dunning")).status_code == 200  # a manager reads the worklist
+    response = await post(client, "/staff/dunning/bulk", {"action": "pause", "reason": "x", "invoice_ids": str(invoice["id"])})
+    assert response.status_code == 403
+    buyer = await make_client_user(client_id)
+    client.cookies.clear()
+    await login(client, buyer)
+    assert (await client.get("/staff/dunning")).status_code == 403
+    assert (await client.get(f"/staff/dunning/invoices/{invoice['id']}/escalation")).status_code == 403
+
+
+async def test_admin_approves_a_privileged_clients_hand_over(db, settings, client):
+    admin = await make_staff(Role.ADMIN)
+    manager, controller, client_id, invoice = await _overdue_world(settings, privileged=True)
+    due = invoice["due_date"]
+    for day in range(2, 30):
+        await tick(settings, local(due + dt.timedelta(days=day), "12:00"))
+    action = await DunningAction.select().where((DunningAction.invoice == invoice["id"]) & (DunningAction.channel == "legal_handover")).first()
+    assert action["status"] == "awaiting_approval"
+    await login(client, controller)
+    assert (await post(client, f"/staff/dunning/actions/{action['id']}/approve")).status_code == 403
+    client.cookies.clear()
+    await login(client, admin)
+    page = (await client.get(f"/staff/invoices/{invoice['id']}")).text
+    assert "Approve hand-over" in page
+    assert (await post(client, f"/staff/dunning/actions/{action['id']}/approve")).status_code == 303
+    await tick(settings, utcnow() if utcnow() > local(due + dt.timedelta(days=30), "12:00") else local(due + dt.timedelta(days=30), "12:00"))
+    after = await DunningAction.select(DunningAction.status).where(DunningAction.id == action["id"]).first()
+    assert after["status"] == "done"
+    lawyer_task = await Task.select(Task.kind).where(Task.dunning_action == action["id"]).first()
+    assert lawyer_task["kind"] == "legal"
