@@ -66,7 +66,7 @@ async def sampler(url: str, t1: dt.datetime, samples: list, stop: asyncio.Event)
         await conn.close()
 
 
-async def run(url: str, meta: dict, runs: int) -> dict:
+async def run(url: str, meta: dict, runs: int, limit: float) -> dict:
     from portal import db
     from portal.dunning.engine import run_dunning
     from portal.settings import load_settings
@@ -100,9 +100,22 @@ async def run(url: str, meta: dict, runs: int) -> dict:
         stop = asyncio.Event()
         rss_before = rss_mib()
         watch = asyncio.create_task(sampler(url, t1, samples, stop))
-        report = await run_dunning(settings, t1, send_email=False)
+        tick = asyncio.create_task(run_dunning(settings, t1, send_email=False))
+        done_in_time, _ = await asyncio.wait({tick}, timeout=limit)
         stop.set()
         await watch
+        if not done_in_time:  # stopped: the throughput so far, from the samples (the open batch rolls back)
+            tick.cancel()
+            await asyncio.gather(tick, return_exceptions=True)
+            elapsed, rss, planned, pending = samples[-1]
+            done = planned - pending
+            out["busy_tick_stopped"] = {"after_s": round(elapsed, 1), "planned": planned, "done": done,
+                                        "planned_per_s": round(planned / elapsed), "rss_mib": round(rss, 1),
+                                        "rss_before_mib": round(rss_before, 1), "samples": samples[::10]}
+            print(f"big tick stopped after {elapsed:.0f} s: {planned:,} actions planned, {done:,} done; RSS {rss_before:.0f} -> {rss:.0f} MiB",
+                  flush=True)
+            return out
+        report = tick.result()
     print(report.line(), flush=True)
     out["busy_tick"] = {
         "seconds": round(report.seconds, 2), "planned": report.actions_planned, "done": report.actions_done,
@@ -134,6 +147,7 @@ def main() -> None:
     parser.add_argument("--db", default="portal_bench")
     parser.add_argument("--server", default=os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--limit", type=float, default=1800, help="stop the big tick after this many seconds")
     parser.add_argument("--keep", action="store_true", help="keep the copy the ticks ran on")
     args = parser.parse_args()
     import logging
@@ -143,7 +157,7 @@ def main() -> None:
     url = asyncio.run(clone(args.server, args.db, copy))
     meta = asyncio.run(read_meta(url))
     print(f"machine: {os.cpu_count()} cores; data set: {meta['invoices']:,} invoices, {meta['overdue']:,} overdue; copy {copy}", flush=True)
-    result = asyncio.run(run(url, meta, args.runs))
+    result = asyncio.run(run(url, meta, args.runs, args.limit))
     print(json.dumps(result, indent=1))
     if not args.keep:
         admin, _ = admin_url(args.server, copy)

@@ -159,6 +159,6 @@ async def calendar_feed(request: Request, feed_token: str) -> Response:
     set_language(owner["language"])
     body = await ical.feed_for(owner, base_url=settings.base_url, tz=settings.firm_timezone, firm_name=settings.firm_name)
     return Response(
-        content=body, media_type="text/calendar; charset=utf-8",
+        content=body, media_type="text/calendar",  # Litestar adds "; charset=utf-8"
         headers={"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"},
     )

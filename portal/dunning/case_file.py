@@ -30,6 +30,7 @@ EVENT_LABELS = {
     "payment_reversed": N_("Payment reversed"), "payment_credit_recorded": N_("Overpayment kept as credit"),
     "checkout_started": N_("Online payment started"), "call_outcome_recorded": N_("Call outcome recorded"),
     "task_done": N_("Task done"), "dunning_step_done": N_("Ladder step carried out"),
+    "dunning_step_due": N_("Ladder step due"), "dunning_step_awaiting_approval": N_("Ladder step awaits approval"),
     "dunning_step_failed": N_("Ladder step failed"), "dunning_step_skipped": N_("Ladder step skipped"),
     "dunning_step_approved": N_("Ladder step approved"), "dunning_step_refused": N_("Ladder step refused"),
     "dunning_task_reassigned": N_("Ladder task reassigned"), "dunning_paused": N_("Ladder paused"),

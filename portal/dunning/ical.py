@@ -68,11 +68,16 @@ async def feed_token(user_id: int, secret: str) -> str:
     """The user's current token; the first view makes their feed row."""
     row = await CalendarFeed.select(CalendarFeed.nonce).where(CalendarFeed.user == user_id).first()
     if row is None:
-        async with db.transaction():
+        try:
+            async with db.transaction():
+                row = await CalendarFeed.select(CalendarFeed.nonce).where(CalendarFeed.user == user_id).first()
+                if row is None:
+                    row = {"nonce": _new_nonce()}
+                    await CalendarFeed(user=user_id, nonce=row["nonce"], created_at=utcnow()).save()
+        except Exception:  # the same person's other tab made it at the same moment (one row per user)
             row = await CalendarFeed.select(CalendarFeed.nonce).where(CalendarFeed.user == user_id).first()
             if row is None:
-                row = {"nonce": _new_nonce()}
-                await CalendarFeed(user=user_id, nonce=row["nonce"], created_at=utcnow()).save()
+                raise
     return make_token(user_id, row["nonce"], secret)
 
 

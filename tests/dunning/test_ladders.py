@@ -79,6 +79,12 @@ def selected(page: str, name: str) -> str:
     return html.unescape(option.group(1)) if option else ""
 
 
+def client_card(page: str) -> str:
+    """The client page's "Dunning ladder" card, as text a person reads (entities decoded)."""
+    start = page.index('id="dunning-ladder"')
+    return html.unescape(page[start:page.index("</section>", start)])
+
+
 # --- versions and stale states --------------------------------------------------------------
 
 async def test_every_change_to_a_ladder_bumps_its_version_and_marks_its_invoices_stale(db):
@@ -302,15 +308,15 @@ async def test_segments_and_a_clients_own_ladder_are_chosen_in_the_pages(client)
     index = (await client.get("/staff/dunning/ladders")).text
     assert selected(index[index.index('id="segment-C"'):], "ladder_id") == str(ladder_id)
     detail = (await client.get(f"/staff/clients/{company}")).text
-    card = detail[detail.index('id="dunning-ladder"'):]
-    assert "Chosen" in card and "(segment C&#39;s ladder)" in card
+    card = client_card(detail)
+    assert "Chosen" in card and "(segment C's ladder)" in card
 
     other = await new_ladder("Own ladder")
     response = await post(client, f"/staff/dunning/ladders/clients/{company}", {"ladder_id": str(other)})
     assert response.status_code == 303 and response.headers["location"] == f"/staff/clients/{company}#dunning-ladder"
     assert await ladders.effective_ladder_id(company) == other
-    card = (await client.get(f"/staff/clients/{company}")).text
-    assert "Own ladder" in card and "chosen for this client" in card
+    card = client_card((await client.get(f"/staff/clients/{company}")).text)
+    assert "Own ladder" in card and "chosen for this client" in card and selected(card, "ladder_id") == str(other)
 
     await post(client, f"/staff/dunning/ladders/clients/{company}", {"ladder_id": ""})
     assert await ladders.effective_ladder_id(company) == ladder_id

@@ -100,6 +100,8 @@ async def staff_world() -> dict[str, int]:
         "message_id": await _email_to(company),
         "ladder_id": (ladder := await _ladder_with_step())[0],
         "step_id": ladder[1],
+        "letter_id": await _letter_on(company, invoice, ladder[1]),
+        "reason_id": await _delay_reason(),
     }
 
 
@@ -113,6 +115,20 @@ async def _ladder_with_step() -> tuple[int, int]:
     step = LadderStep(ladder=ladder.id, position=10, name="World step", channel="email", created_at=now, updated_at=now)
     await step.save()
     return ladder.id, step.id
+
+
+async def _letter_on(client_id: int, invoice_id: int, step_id: int) -> int:
+    """A demand letter in the print-and-send register, written by a (done) ladder action."""
+    from portal.dunning.tables import DunningAction, Letter
+
+    now = utcnow()
+    action = DunningAction(invoice=invoice_id, step=step_id, client=client_id, channel="letter", scheduled_at=now, taken_at=now,
+                           status="done", next_attempt_at=now)
+    await action.save()
+    letter = Letter(action=action.id, invoice=invoice_id, client=client_id, kind="letter", subject="World letter", body="Pay.",
+                    created_at=now)
+    await letter.save()
+    return letter.id
 
 
 async def _payment_on(client_id: int, invoice_id: int) -> int:
@@ -132,6 +148,14 @@ async def _task_for(client_id: int) -> int:
     task = Task(kind="callback", assignee=assignee["id"], client=client_id, due_at=utcnow(), title="Call back", created_at=utcnow())
     await task.save()
     return task.id
+
+
+async def _delay_reason() -> int:
+    from portal.dunning.tables import DelayReason
+
+    reason = DelayReason(name=f"World reason {utcnow().timestamp()}", position=0, is_active=True, created_at=utcnow())
+    await reason.save()
+    return reason.id
 
 
 async def _email_to(client_id: int) -> int:

@@ -1,0 +1,261 @@
+"""Requests per second and latency of the dunning worklist and the client's invoice list over
+real HTTP, beside two references measured in the same run against the same database (not part
+of `make test`; needs `wrk`: apt-get install -y wrk):
+
+- bare: a one-route Litestar app returning a small HTML string (the framework's limit), and the
+  portal's own /healthz (which runs `SELECT 1`);
+- raw: the same rows read with asyncpg directly (the same SQL and columns as the real page) and
+  rendered by a bare Jinja template (the stack's limit).
+
+    .venv/bin/python bench/dunning_data.py --db portal_bench_10k --invoices 10000
+    .venv/bin/python bench/bench_http.py --db portal_bench_10k --db portal_bench
+
+Each server is one uvicorn process (as `portal serve`: access log on, DB_POOL_SIZE=10, no ticks);
+wrk runs 32 connections for --seconds per target after a short warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from litestar import Litestar, get  # noqa: E402
+from litestar.response import Response  # noqa: E402
+
+PASSWORD = "bench-password-2026"
+STAFF_EMAIL = "bench-cc@firm.test"
+CLIENT_EMAIL = "bench-client@client.test"
+CLIENT_ID = 1
+PORTS = {"portal": 8811, "raw": 8812, "bare": 8813}
+
+# the client list's first page, as portal.billing.statements.client_invoices reads it (status=open)
+CLIENT_SQL = """SELECT id, code, kind, status, currency, issue_date, due_date, total_minor, paid_minor, "order", credits_invoice
+FROM invoices WHERE client = $1 AND kind = 'invoice' AND status = 'issued' ORDER BY due_date, id LIMIT $2"""
+CLIENT_ROWS = 25  # statements.PAGE_SIZE
+# the worklist's first page, as portal.dunning.worklist.rows reads it
+WORKLIST_SQL = """SELECT i.id, i.code, i.due_date, i.currency, i.total_minor - i.paid_minor AS balance, c.id AS client_id,
+c.name AS client_name, u.name AS manager_name, COALESCE(s.severity, 0) AS severity, COALESCE(s.last_position, 0) AS position,
+ls.name AS last_step_name, ls.id AS last_step_id, ns.name AS next_step_name, ns.channel AS next_channel, s.next_at,
+s.paused_kind, s.paused_until
+FROM invoices i JOIN clients c ON c.id = i.client LEFT JOIN dunning_states s ON s.invoice = i.id
+LEFT JOIN users u ON u.id = c.sales_manager LEFT JOIN dunning_steps ls ON ls.id = s.last_step
+LEFT JOIN dunning_steps ns ON ns.id = s.next_step
+WHERE i.status = 'issued' AND i.kind = 'invoice' AND i.due_date < $1
+ORDER BY COALESCE(s.severity, 0) DESC, COALESCE(s.last_position, 0) DESC, i.due_date, i.id LIMIT $2"""
+WORKLIST_ROWS = 50  # worklist.PAGE_SIZE
+
+RAW_TEMPLATE = """<!doctype html><html><head><title>raw</title></head><body><table>
+{% for r in rows %}<tr>{% for v in r.values() %}<td>{{ v }}</td>{% endfor %}</tr>
+{% endfor %}</table></body></html>"""
+
+WRK_SCRIPT = """
+done = function(summary, latency, requests)
+  io.write(string.format("WRKJSON {\\"rps\\": %f, \\"p50\\": %f, \\"p95\\": %f, \\"p99\\": %f, \\"errors\\": %d, \\"bad_status\\": %d, \\"requests\\": %d}\\n",
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(95) / 1000,
+    latency:percentile(99) / 1000, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.errors.status, summary.requests))
+end
+"""
+
+
+# ---------------------------------------------------------------- the reference apps
+def reference_app(kind: str, database_url: str):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    import asyncpg
+    import jinja2
+
+    @get("/")
+    async def bare() -> Response:
+        return Response("<!doctype html><html><body><p>Hello</p></body></html>", media_type="text/html")
+
+    if kind == "bare":
+        return Litestar(route_handlers=[bare], debug=False)
+
+    template = jinja2.Environment(autoescape=True).from_string(RAW_TEMPLATE)
+    state: dict = {}
+
+    async def start() -> None:
+        state["pool"] = await asyncpg.create_pool(database_url, min_size=1, max_size=10)
+
+    async def stop() -> None:
+        await state["pool"].close()
+
+    @get("/client")
+    async def client_page() -> Response:
+        async with state["pool"].acquire() as conn:
+            rows = await conn.fetch(CLIENT_SQL, CLIENT_ID, CLIENT_ROWS + 1)
+        return Response(template.render(rows=[dict(r) for r in rows[:CLIENT_ROWS]]), media_type="text/html")
+
+    @get("/worklist")
+    async def worklist_page() -> Response:
+        today = dt.datetime.now(ZoneInfo("Europe/Bucharest")).date()
+        async with state["pool"].acquire() as conn:
+            rows = await conn.fetch(WORKLIST_SQL, today, WORKLIST_ROWS + 1)
+        return Response(template.render(rows=[dict(r) for r in rows[:WORKLIST_ROWS]]), media_type="text/html")
+
+    return Litestar(route_handlers=[bare, client_page, worklist_page], on_startup=[start], on_shutdown=[stop], debug=False)
+
+
+def serve_reference(kind: str, database_url: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(reference_app(kind, database_url), host="127.0.0.1", port=port, log_level="info")
+
+
+# ---------------------------------------------------------------- running servers and wrk
+def start(kind: str, database_url: str, log: Path) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": database_url, "PORTAL_ENV": "development", "HOST": "127.0.0.1", "PORT": str(PORTS[kind]),
+           "SECRET_KEY": "bench-secret-key-long-enough-for-the-portal", "DB_POOL_SIZE": "10", "DUNNING_TICK_SECONDS": "0",
+           "PORTAL_VAR_DIR": tempfile.mkdtemp(prefix="bench-var-")}
+    python = str(Path(sys.executable))
+    cmd = ([str(Path(python).parent / "portal"), "serve"] if kind == "portal"
+           else [python, __file__, "--serve", kind, "--serve-db", database_url])
+    proc = subprocess.Popen(cmd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=ROOT)
+    wait_up(PORTS[kind], proc)
+    return proc
+
+
+def wait_up(port: int, proc: subprocess.Popen) -> None:
+    import httpx
+
+    for _ in range(200):
+        if proc.poll() is not None:
+            raise SystemExit(f"server on {port} exited with {proc.returncode}")
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz" if port == PORTS["portal"] else f"http://127.0.0.1:{port}/", timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit(f"server on {port} did not come up")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def login(email: str) -> str:
+    """Log in through the real form; the Cookie header of the session."""
+    import httpx
+
+    base = f"http://127.0.0.1:{PORTS['portal']}"
+    with httpx.Client(base_url=base) as client:
+        client.get("/login")
+        r = client.post("/login", data={"email": email, "password": PASSWORD, "_csrf_token": client.cookies["portal_csrf"]})
+        assert r.status_code == 303 and "/login" not in r.headers.get("location", ""), (email, r.status_code, r.text[:300])
+        return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+
+
+def check(url: str, cookie: str, expect_rows: int | None) -> int:
+    """The target answers 200 with its rows (not a login page); returns the body size."""
+    import httpx
+
+    r = httpx.get(url, headers={"Cookie": cookie} if cookie else {}, follow_redirects=False)
+    assert r.status_code == 200, (url, r.status_code, r.text[:300])
+    if expect_rows is not None:
+        rows = len(re.findall(r"<tr[\s>]", r.text)) - (1 if "<thead" in r.text else 0)
+        assert rows >= expect_rows, (url, rows)
+    return len(r.content)
+
+
+def wrk(url: str, cookie: str, seconds: int, connections: int, script: Path) -> dict:
+    cmd = ["wrk", "-t2", f"-c{connections}", "-d2s", "-s", str(script), url]
+    if cookie:
+        cmd[1:1] = ["-H", f"Cookie: {cookie}"]
+    subprocess.run(cmd, capture_output=True, check=True)  # warm-up
+    cmd[cmd.index("-d2s")] = f"-d{seconds}s"
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    line = next(line for line in out.splitlines() if line.startswith("WRKJSON"))
+    return json.loads(line.removeprefix("WRKJSON "))
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    mem = next((int(line.split()[1]) // 1024 // 1024 for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)
+    return f"{os.cpu_count()} cores ({cpu}), {mem} GiB RAM, load average {os.getloadavg()[0]:.1f} at start"
+
+
+def run_db(db: str, server: str, seconds: int, connections: int, script: Path, logs: Path) -> dict:
+    url = server.rsplit("/", 1)[0] + "/" + db
+    procs = {kind: start(kind, url, logs / f"{db}-{kind}.log") for kind in ("portal", "raw")}
+    try:
+        staff, client = login(STAFF_EMAIL), login(CLIENT_EMAIL)
+        p, r = f"http://127.0.0.1:{PORTS['portal']}", f"http://127.0.0.1:{PORTS['raw']}"
+        targets = {
+            "worklist": (f"{p}/staff/dunning", staff, WORKLIST_ROWS),
+            "worklist_raw": (f"{r}/worklist", "", WORKLIST_ROWS),
+            "client_invoices": (f"{p}/client/invoices", client, CLIENT_ROWS),
+            "client_invoices_raw": (f"{r}/client", "", CLIENT_ROWS),
+            "healthz": (f"{p}/healthz", "", None),
+        }
+        results = {}
+        for name, (target, cookie, rows) in targets.items():
+            size = check(target, cookie, rows)
+            results[name] = {**wrk(target, cookie, seconds, connections, script), "bytes": size}
+            print(f"{db:<20} {name:<22} {results[name]['rps']:8.1f} req/s  p50 {results[name]['p50']:7.1f} ms  "
+                  f"p95 {results[name]['p95']:7.1f} ms  ({size:,} bytes)", flush=True)
+        return results
+    finally:
+        for proc in procs.values():
+            stop(proc)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", action="append", help="databases made by bench/dunning_data.py, smallest first")
+    parser.add_argument("--server", default=os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--seconds", type=int, default=12)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--serve", choices=("raw", "bare"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve-db", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve_reference(args.serve, args.serve_db, PORTS[args.serve])
+        return
+    dbs = args.db or ["portal_bench_10k", "portal_bench"]
+    logs = Path(tempfile.mkdtemp(prefix="bench-http-"))
+    script = logs / "report.lua"
+    script.write_text(WRK_SCRIPT)
+    print(f"machine: {machine()}; {args.connections} connections, {args.seconds} s per target; logs in {logs}", flush=True)
+    bare = start("bare", "", logs / "bare.log")
+    results: dict = {}
+    try:
+        results["bare"] = wrk(f"http://127.0.0.1:{PORTS['bare']}/", "", args.seconds, args.connections, script)
+        print(f"{'(no database)':<20} {'bare litestar route':<22} {results['bare']['rps']:8.1f} req/s  "
+              f"p50 {results['bare']['p50']:7.1f} ms  p95 {results['bare']['p95']:7.1f} ms", flush=True)
+    finally:
+        stop(bare)
+    for db in dbs:
+        results[db] = run_db(db, args.server, args.seconds, args.connections, script, logs)
+    print("\nratios:")
+    for db in dbs:
+        r = results[db]
+        print(f"  {db}: worklist/raw {r['worklist']['rps'] / r['worklist_raw']['rps']:.2f}, "
+              f"client invoices/raw {r['client_invoices']['rps'] / r['client_invoices_raw']['rps']:.2f}, "
+              f"worklist/bare {r['worklist']['rps'] / results['bare']['rps']:.2f}, "
+              f"client invoices/bare {r['client_invoices']['rps'] / results['bare']['rps']:.2f}")
+    if len(dbs) >= 2:
+        small, big = results[dbs[0]], results[dbs[-1]]
+        for page in ("worklist", "client_invoices", "worklist_raw", "client_invoices_raw"):
+            print(f"  {page}: {dbs[-1]} / {dbs[0]} = {big[page]['rps'] / small[page]['rps']:.2f}")
+    print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
