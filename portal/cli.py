@@ -61,7 +61,11 @@ def cmd_demo(args: argparse.Namespace) -> None:
     async def run() -> list[tuple[str, str, str]] | None:
         if args.if_empty and not await demo.database_is_empty():
             return None
-        return await demo.load_demo(settings.upload_dir)
+        fresh = await demo.database_is_empty()
+        logins = await demo.load_demo(settings.upload_dir)
+        if fresh:
+            await demo.replay_dunning(settings)
+        return logins
 
     logins = asyncio.run(run())
     if logins is None:

@@ -375,3 +375,16 @@ async def _pay(invoice: Invoice, bill: _Bill, controller: int, today: dt.date) -
     await PaymentAllocation(payment=payment.id, invoice=invoice.id, amount_minor=amount).save()
     await Invoice.update({Invoice.paid_minor: amount, Invoice.status: "paid" if full else "issued"}).where(
         Invoice.id == invoice.id)
+
+
+async def replay_dunning(settings, days: int = 40) -> None:
+    """Run the ladder over the demo's past, a tick every day at noon and one now, so the worklist,
+    the calendar and the invoices show the history a running portal would have built."""
+    from portal.dunning import rules as dunning_rules
+    from portal.dunning.engine import run_dunning
+
+    today = dunning_rules.local_date(utcnow(), settings.firm_timezone)
+    for back in range(days, 0, -1):
+        at = dunning_rules.local_at(today - dt.timedelta(days=back), dt.time(12, 0), settings.firm_timezone)
+        await run_dunning(settings, at, send_email=False)
+    await run_dunning(settings, utcnow(), send_email=False)

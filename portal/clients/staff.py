@@ -8,6 +8,7 @@ from litestar.response import Response, Template
 from portal.accounts import service as accounts
 from portal.audit import service as audit
 from portal.auth.roles import Role
+from portal.dunning import state as escalation_state
 from portal.clients import rules, service
 from portal.dunning import ladders as dunning_ladders
 from portal.dunning import sanctions
@@ -41,6 +42,7 @@ async def _detail_context(client_id: int, **extra) -> dict:
         "callbacks": await tasks_service.open_for_client(client_id),
         "sanctions_history": await sanctions.sanction_history(client_id),
         "dunning_ladder": await dunning_ladders.client_ladder(client_id),
+        "worst_escalation": await escalation_state.worst_for_client(client_id),
         "contact_values": {},
         "contact_errors": {},
         "user_values": {},

@@ -92,7 +92,7 @@ async def _one_by_one(as_of, batch, firm_name, tz, max_attempts, report) -> int:
         try:
             await _run_batch(as_of, 1, firm_name, tz, max_attempts, report, only=action_id)
         except Exception as exc:
-            log.exception("dunning action %s failed", action_id)
+            log.warning("dunning action %s failed: %s", action_id, _short(exc))
             async with db.transaction():
                 await _retry_or_fail([(action_id, _short(exc))], as_of, max_attempts, report)
     return len(ids)
@@ -201,8 +201,8 @@ async def _carry_out(action: dict, ctx: _Context, fx: Effects, as_of: dt.datetim
         ))
         outcome = f"email queued to {address}"
     elif channel == "portal_notice":
-        fx.notices.append(ClientNotice(kind="dunning", message=text["body"] or text["subject"],
-                                       link=f"/client/invoices/{invoice['id']}", **common))
+        fx.notices.append(ClientNotice(client=client["id"], kind="dunning", message=text["body"] or text["subject"],
+                                       link=f"/client/invoices/{invoice['id']}", created_at=as_of))
         outcome = "notice shown in the client portal"
     elif channel == "sanction":
         from portal.dunning.sanctions import apply_sanction

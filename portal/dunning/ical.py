@@ -157,7 +157,6 @@ def build_feed(tasks: list[dict], *, now: dt.datetime, base_url: str, tz: str, c
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", calendar_name)
-    cal.add("x-wr-timezone", "UTC")
     cal.add("x-published-ttl", "PT1H")
     stamp = now.astimezone(dt.timezone.utc).replace(microsecond=0)
     for task in tasks:

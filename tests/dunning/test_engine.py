@@ -114,3 +114,28 @@ async def test_privileged_client_forgiveness_shifts_steps_and_legal_needs_an_adm
     assert taken[-1]["channel"] == "legal_handover" and taken[-1]["status"] == "awaiting_approval"
     approval = await Task.select().where((Task.invoice == invoice["id"]) & (Task.kind == "approval")).first()
     assert approval["assignee"] == admin["id"]
+
+
+async def test_portal_notice_and_sanction_steps(db, settings):
+    from portal.clients.tables import Client
+    from portal.dunning.tables import ClientNotice
+
+    manager = await make_staff(Role.SALES_MANAGER)
+    client_id = await make_client(sales_manager=str(manager["id"]), discount="5")
+    await make_ladder("Notices", [
+        {"name": "Overdue notice", "offset_days": 1, "time_of_day": "09:00", "channel": "portal_notice"},
+        {"name": "Credit hold", "offset_days": 2, "time_of_day": "09:00", "channel": "sanction", "sanction": "credit_hold"},
+    ])
+    invoice = await issue(client_id, due_in=10)
+    due = invoice["due_date"]
+    await tick(settings, local(due + dt.timedelta(days=1), "09:00"))
+    notices = await ClientNotice.select(ClientNotice.message, ClientNotice.link).where(ClientNotice.client == client_id)
+    assert [n["link"] for n in notices] == [f"/client/invoices/{invoice['id']}"]
+    assert invoice["code"] in notices[0]["message"]
+    await tick(settings, local(due + dt.timedelta(days=2), "09:00"))
+    held = await Client.select(Client.on_credit_hold).where(Client.id == client_id).first()
+    assert held["on_credit_hold"] is True
+    assert [a["status"] for a in await actions_of(invoice["id"])] == ["done", "done"]
+    await pay(invoice)  # the overdue debt is cleared: the hold is lifted
+    held = await Client.select(Client.on_credit_hold).where(Client.id == client_id).first()
+    assert held["on_credit_hold"] is False

@@ -39,6 +39,9 @@ async def test_worklist_groups_by_step_and_shows_next_action(db, settings, clien
     assert "Demand letter" in row  # the next action
     filtered = (await client.get("/staff/dunning", params={"q": "nobody-like-this"})).text
     assert invoice["code"] not in filtered
+    client_page = (await client.get(f"/staff/clients/{client_id}")).text
+    worst = re.search(r'<p class="worst-escalation">.*?</p>', client_page, re.S).group(0)
+    assert "Pay-today call" in worst and invoice["code"] in worst  # the client shows its worst state
 
 
 async def test_bulk_pause_skip_and_reassign(db, settings, client):
