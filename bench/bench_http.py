@@ -166,7 +166,7 @@ def check(url: str, cookie: str, expect_rows: int | None) -> int:
     """The target answers 200 with its rows (not a login page); returns the body size."""
     import httpx
 
-    r = httpx.get(url, headers={"Cookie": cookie} if cookie else {}, follow_redirects=False)
+    r = httpx.get(url, headers={"Cookie": cookie} if cookie else {}, follow_redirects=False, timeout=60)
     assert r.status_code == 200, (url, r.status_code, r.text[:300])
     if expect_rows is not None:
         rows = len(re.findall(r"<tr[\s>]", r.text)) - (1 if "<thead" in r.text else 0)
@@ -175,7 +175,7 @@ def check(url: str, cookie: str, expect_rows: int | None) -> int:
 
 
 def wrk(url: str, cookie: str, seconds: int, connections: int, script: Path) -> dict:
-    cmd = ["wrk", "-t2", f"-c{connections}", "-d2s", "-s", str(script), url]
+    cmd = ["wrk", "-t2", f"-c{connections}", "-d2s", "--timeout", "30s", "-s", str(script), url]
     if cookie:
         cmd[1:1] = ["-H", f"Cookie: {cookie}"]
     subprocess.run(cmd, capture_output=True, check=True)  # warm-up

@@ -29,17 +29,20 @@ from portal.settings import Settings
 log = logging.getLogger(__name__)
 SMTP_TIMEOUT = 30  # seconds, for connecting and for each command
 SEND_ERRORS = (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError)
+MESSAGE_ERRORS = (*SEND_ERRORS, ValueError)  # ValueError: a message that cannot be written (e.g. a line break in an address)
 
 
-async def send_due(settings: Settings, *, now: dt.datetime | None = None, limit: int = 200) -> dict[str, int]:
-    """Send what is due. Without SMTP_HOST nothing is sent: messages stay queued in the outbox."""
+async def send_due(settings: Settings, *, now: dt.datetime | None = None, limit: int = 200,
+                   lease: dt.timedelta = rules.LEASE) -> dict[str, int]:
+    """Send what is due; returns how many were sent, will be retried, were given up. Without
+    SMTP_HOST nothing is sent: messages stay queued in the outbox."""
     counts = {"sent": 0, "retrying": 0, "failed": 0}
     if not settings.smtp_host:
         return counts
     now = now or utcnow()
-    claimed = await claim_due(now, limit=limit)
+    claimed = await claim_due(now, limit=limit, lease=lease)
     if claimed:
-        await _deliver(settings, claimed, now, counts)
+        await _deliver(settings, claimed, now, lease, counts)
     return counts
 
 
@@ -61,13 +64,14 @@ async def claim_due(now: dt.datetime, *, limit: int = 200, lease: dt.timedelta =
     return rows
 
 
-async def _deliver(settings: Settings, claimed: list[dict], now: dt.datetime, counts: dict[str, int]) -> None:
-    """One SMTP connection for the batch (a new one if the server drops it between messages)."""
+async def _deliver(settings: Settings, claimed: list[dict], now: dt.datetime, lease: dt.timedelta, counts: dict[str, int]) -> None:
+    """One SMTP connection for the batch (a new one if the server drops it between messages).
+    Messages left when the lease is nearly over are given back instead of being sent late."""
     started = time.monotonic()
     smtp: aiosmtplib.SMTP | None = None
     try:
         for index, message in enumerate(claimed):
-            if time.monotonic() - started > rules.LEASE.total_seconds() * 0.8:  # our claim is running out
+            if time.monotonic() - started > lease.total_seconds() * 0.8:  # our claim is running out
                 await _release([m["id"] for m in claimed[index:]], now)
                 break
             if smtp is None or not smtp.is_connected:
@@ -82,7 +86,7 @@ async def _deliver(settings: Settings, claimed: list[dict], now: dt.datetime, co
             message_id = rules.message_id_for(message["key"], settings.base_url)
             try:
                 await smtp.send_message(_mime(message, settings, message_id, now))
-            except SEND_ERRORS as exc:
+            except MESSAGE_ERRORS as exc:
                 await _record_failure(message, describe(exc), now, settings.email_max_attempts, counts)
             else:
                 await _record_sent(message["id"], message_id, now, counts)

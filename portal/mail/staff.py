@@ -49,7 +49,7 @@ class OutboxController(Controller):
         message = await service.get_message(message_id)
         if message is None:
             raise NotFoundException()
-        problem = "" if requeued else _("Only a failed message can be sent again; this one is %(status)s.",
+        problem = "" if requeued else _("Only a failed message can be sent again (this one: %(status)s).",
                                          status=_(rules.STATUS_LABELS.get(message["status"], message["status"])))
         if is_htmx(request):  # the row, updated in place
             return page("mail/_row.html", m=message, row_error=problem, just_changed=requeued, **_common(request))

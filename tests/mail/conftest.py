@@ -3,6 +3,7 @@ Settings that point the sender at either, built the way tests/conftest.py builds
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -34,8 +35,10 @@ class Recorder:
     """The aiosmtpd handler: keeps every envelope the server accepted."""
 
     received: list[Received] = field(default_factory=list)
+    delay: float = 0.0  # seconds the server takes to accept each message
 
     async def handle_DATA(self, server, session, envelope) -> str:
+        await asyncio.sleep(self.delay)
         parsed = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))
         return "250 Message accepted for delivery"

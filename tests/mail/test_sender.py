@@ -173,3 +173,29 @@ async def test_two_senders_at_once_never_deliver_a_message_twice(db, smtp_server
     results = await asyncio.gather(runner(), runner(), runner())
     assert sum(results) == 30
     assert sorted(smtp_server.recorder.subjects()) == sorted(subjects)  # each exactly once
+
+
+async def test_a_message_that_cannot_be_written_fails_alone(db, smtp_server, mail_settings):
+    broken = await queue(to="ana@client.test\nBcc: everyone@elsewhere.test", subject="Broken address")
+    fine = await queue(subject="Fine")
+    assert await send_due(mail_settings(smtp_server.port)) == {"sent": 1, "retrying": 1, "failed": 0}
+    assert smtp_server.recorder.subjects() == ["Fine"]
+    assert (await row(fine["id"]))["status"] == "sent"
+    stuck = await row(broken["id"])
+    assert (stuck["status"], stuck["attempts"]) == ("queued", 1) and "linefeed" in stuck["last_error"]
+
+
+async def test_messages_left_when_the_lease_runs_out_are_given_back_not_sent_late(db, smtp_server, mail_settings):
+    settings = mail_settings(smtp_server.port)
+    smtp_server.recorder.delay = 0.6  # a slow server: the 1-second lease covers one or two messages
+    messages = [await queue(subject=f"Slow {n}") for n in range(4)]
+    start = utcnow()
+
+    counts = await send_due(settings, now=start, lease=dt.timedelta(seconds=1))
+    assert 1 <= counts["sent"] <= 2 and counts["retrying"] == counts["failed"] == 0
+    given_back = [await row(m["id"]) for m in messages[counts["sent"]:]]
+    assert all((m["status"], m["attempts"], m["next_attempt_at"]) == ("queued", 0, start) for m in given_back)
+
+    smtp_server.recorder.delay = 0
+    assert (await send_due(settings, now=start))["sent"] == 4 - counts["sent"]
+    assert smtp_server.recorder.subjects() == [f"Slow {n}" for n in range(4)]
