@@ -185,6 +185,10 @@ def wrk(url: str, cookie: str, seconds: int, connections: int, script: Path) -> 
     return json.loads(line.removeprefix("WRKJSON "))
 
 
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}" if b else "n/a (no request finished)"
+
+
 def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     mem = next((int(line.split()[1]) // 1024 // 1024 for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)
@@ -246,14 +250,14 @@ def main() -> None:
     print("\nratios:")
     for db in dbs:
         r = results[db]
-        print(f"  {db}: worklist/raw {r['worklist']['rps'] / r['worklist_raw']['rps']:.2f}, "
-              f"client invoices/raw {r['client_invoices']['rps'] / r['client_invoices_raw']['rps']:.2f}, "
-              f"worklist/bare {r['worklist']['rps'] / results['bare']['rps']:.2f}, "
-              f"client invoices/bare {r['client_invoices']['rps'] / results['bare']['rps']:.2f}")
+        print(f"  {db}: worklist/raw {ratio(r['worklist']['rps'], r['worklist_raw']['rps'])}, "
+              f"client invoices/raw {ratio(r['client_invoices']['rps'], r['client_invoices_raw']['rps'])}, "
+              f"worklist/bare {ratio(r['worklist']['rps'], results['bare']['rps'])}, "
+              f"client invoices/bare {ratio(r['client_invoices']['rps'], results['bare']['rps'])}")
     if len(dbs) >= 2:
         small, big = results[dbs[0]], results[dbs[-1]]
         for page in ("worklist", "client_invoices", "worklist_raw", "client_invoices_raw"):
-            print(f"  {page}: {dbs[-1]} / {dbs[0]} = {big[page]['rps'] / small[page]['rps']:.2f}")
+            print(f"  {page}: {dbs[-1]} / {dbs[0]} = {ratio(big[page]['rps'], small[page]['rps'])}")
     print(json.dumps(results, indent=1))
 
 

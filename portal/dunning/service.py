@@ -115,12 +115,12 @@ async def decide_approval(action_id: int, approve: bool, reason: str, actor: Act
     """An admin approves (the step is carried out by the next tick) or refuses (the ladder stops there)."""
     now = now or utcnow()
     reason = " ".join((reason or "").split())[:MAX_REASON]
-    if not approve and not reason:
-        raise DunningError(N_("Say why the hand-over is refused."))
     async with db.transaction():
         action = await DunningAction.select().where(DunningAction.id == action_id).first()
         if action is None:
             raise LookupError(action_id)
+        if not approve and not reason:
+            raise DunningError(N_("Say why the hand-over is refused."))
         if action["status"] != "awaiting_approval":
             raise DunningError(N_("This step was already decided."))
         if approve:

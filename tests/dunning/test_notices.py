@@ -11,7 +11,6 @@ from portal.clients.tables import Client
 from portal.dunning import notices
 from portal.dunning.tables import ClientNotice
 from portal.mail.tables import EmailMessage
-from portal.tasks.tables import Notification
 from tests.billing.staff_helpers import issue, pay
 from tests.dunning.test_sanctions import section_of, text_of
 from tests.factories import login, make_client, make_client_user, make_contact, make_staff, post
@@ -121,4 +120,3 @@ async def test_no_upcoming_payments_and_no_notices_say_so(client):
     await login(client, await make_client_user(company))
     page = text_of((await client.get("/client")).text)
     assert "Nothing falls due soon." in page and "Nothing has changed in your terms lately." in page
-    assert await Notification.count() == 0

@@ -100,9 +100,25 @@ async def staff_world() -> dict[str, int]:
         "message_id": await _email_to(company),
         "ladder_id": (ladder := await _ladder_with_step())[0],
         "step_id": ladder[1],
-        "letter_id": await _letter_on(company, invoice, ladder[1]),
+        "letter_id": (letter := await _letter_on(company, invoice, ladder[1])),
         "reason_id": await _delay_reason(),
+        "action_id": await _action_of_letter(letter),
+        "pause_id": await _pause_on(invoice),
     }
+
+
+async def _action_of_letter(letter_id: int) -> int:
+    from portal.dunning.tables import Letter
+
+    return (await Letter.select(Letter.action).where(Letter.id == letter_id).first())["action"]
+
+
+async def _pause_on(invoice_id: int) -> int:
+    """A pause of the invoice's ladder, through the one escalation entry point."""
+    from portal.audit.service import Actor
+    from portal.dunning import escalation
+
+    return await escalation.pause(invoice_id, "manual", Actor.system(), reason="World pause")
 
 
 async def _ladder_with_step() -> tuple[int, int]:
