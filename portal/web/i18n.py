@@ -86,7 +86,9 @@ def language_from_header(accept_language: str, default: str) -> str:
 def format_money(minor: int | None, currency: str) -> str:
     if minor is None:
         return ""
-    return numbers.format_currency(to_decimal(minor, currency), currency, locale=current_locale())
+    # Show the minor units we store, whatever digits the installed CLDR gives the currency
+    # (Babel 2.19 shows forints without fillér, which would round 1 234,56 Ft to 1 235 Ft).
+    return numbers.format_currency(to_decimal(minor, currency), currency, locale=current_locale(), currency_digits=False)
 
 
 def format_number(value: int | Decimal | float) -> str:
