@@ -67,3 +67,18 @@ async def timeline(object_type: str, object_id: int, *, client_id: int | None = 
         query = query.where((AuditEvent.object_type == object_type) & (AuditEvent.object_id == object_id))
     return await query.output(load_json=True)
 
+
+
+async def record_system_events(events: list[tuple[str, str, int, int | None, dict, dict]], at=None) -> None:
+    """Many events by the system in one statement (the dunning tick):
+    (action, object_type, object_id, client_id, before, after)."""
+    from portal import bulk
+
+    at = at or utcnow()
+    await bulk.insert_many(
+        AuditEvent,
+        (AuditEvent.at, AuditEvent.actor, AuditEvent.actor_label, AuditEvent.action, AuditEvent.object_type,
+         AuditEvent.object_id, AuditEvent.client_id, AuditEvent.before, AuditEvent.after, AuditEvent.ip),
+        [(at, None, "system", action, object_type, object_id, client_id, _jsonable(before), _jsonable(after), "")
+         for action, object_type, object_id, client_id, before, after in events],
+    )

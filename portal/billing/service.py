@@ -81,6 +81,8 @@ async def _store(
     )
     await invoice.save()
     await InvoiceLine.insert(*[InvoiceLine(invoice=invoice.id, **line) for line in lines])
+    if kind == "invoice":
+        await escalation.track([invoice.id])  # the ladder follows it from the day it is issued
     return invoice
 
 
@@ -171,6 +173,7 @@ async def cancel_invoice(invoice_id: int, reason: str, actor: Actor) -> dict:
             lines=rules.credit_note_lines(await lines_of(invoice_id)), actor=actor, credits_invoice=invoice_id, notes=reason,
         )
         await Invoice.update({Invoice.status: "cancelled", Invoice.cancelled_at: utcnow()}).where(Invoice.id == invoice_id)
+        await escalation.untrack([invoice_id])
         await audit.record(
             actor, "invoice_cancelled", "invoice", invoice_id, client_id=invoice["client"],
             before={"status": invoice["status"]}, after={"status": "cancelled", "credit_note": credit_note.code, "reason": reason},
@@ -226,7 +229,7 @@ async def reverse_payment(payment_id: int, reason: str, actor: Actor, *, card_al
                 before=before, after={**after, "reversed_minor": allocation["amount_minor"], "reason": reason},
             )
             invoice["paid_minor"] = paid
-        await escalation.mark_stale([a["invoice"] for a in allocations])  # an invoice open again: the ladder looks again
+        await escalation.track([a["invoice"] for a in allocations])  # an invoice open again: the ladder looks again
         if not allocations:  # money held as the client's credit: no invoice changes, the event names the payment
             await audit.record(
                 actor, "payment_reversed", "payment", payment_id, client_id=payment["client"],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from portal import db
+from portal import bulk, db
 from portal.audit import service as audit
 from portal.audit.service import Actor
 from portal.billing.tables import Invoice
@@ -28,6 +28,10 @@ PAUSE_LABELS = {
 }
 
 
+# A state due "at the very next tick, whatever moment it ticks at" (also a replay with --as-of).
+LOOK_AGAIN = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
 class EscalationError(Exception):
     """A request refused; the message is shown to the user."""
 
@@ -35,7 +39,31 @@ class EscalationError(Exception):
 async def mark_stale(invoice_ids: list[int], now: dt.datetime | None = None) -> None:
     """The facts of these invoices changed: the next tick looks at them again."""
     if invoice_ids:
-        await DunningState.update({DunningState.next_at: now or utcnow()}).where(DunningState.invoice.is_in(invoice_ids))
+        await DunningState.update({DunningState.next_at: LOOK_AGAIN}).where(DunningState.invoice.is_in(invoice_ids))
+
+
+async def track(invoice_ids: list[int], now: dt.datetime | None = None) -> None:
+    """Open invoices (a new one, or one open again after a reversal) get their state row, due
+    for the next tick. Settled ones are left alone."""
+    if not invoice_ids:
+        return
+    now = now or utcnow()
+    rows = await Invoice.select(Invoice.id, Invoice.client, Invoice.due_date).where(
+        Invoice.id.is_in(invoice_ids) & (Invoice.status == "issued") & (Invoice.kind == "invoice")
+    )
+    await bulk.insert_many(
+        DunningState,
+        [DunningState.invoice, DunningState.client, DunningState.due_date, DunningState.last_position, DunningState.severity,
+         DunningState.next_at, DunningState.paused_kind, DunningState.updated_at],
+        [(r["id"], r["client"], r["due_date"], 0, 0, LOOK_AGAIN, "", now) for r in rows],
+        on_conflict="ON CONFLICT (invoice) DO UPDATE SET next_at = EXCLUDED.next_at",
+    )
+
+
+async def untrack(invoice_ids: list[int]) -> None:
+    """Settled invoices (paid in full, cancelled) keep no state: the ladder is done with them."""
+    if invoice_ids:
+        await DunningState.delete().where(DunningState.invoice.is_in(invoice_ids))
 
 
 async def _invoice(invoice_id: int) -> dict:
@@ -143,9 +171,7 @@ async def on_payment(invoice_ids: list[int], actor: Actor, now: dt.datetime | No
         )
         for pause_row in await Pause.select(Pause.id).where(Pause.invoice.is_in(settled) & Pause.ended_at.is_null()):
             await _end(pause_row["id"], "paid", actor, now)
-        await DunningState.update({DunningState.next_at: None, DunningState.next_step: None}).where(
-            DunningState.invoice.is_in(settled)
-        )
+        await untrack(settled)
     await mark_stale([r["id"] for r in rows if r["status"] == "issued"], now)
     for client_id in sorted({r["client"] for r in rows}):
         await lift_if_clear(client_id, actor, now)

@@ -13,12 +13,12 @@ holds up the others.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from dataclasses import dataclass, field
 
-from piccolo.query.mixins import OnConflictAction
-
-from portal import db
+from portal import bulk, db
+from portal.audit import service as audit
 from portal.audit.service import Actor
 from portal.audit.tables import AuditEvent
 from portal.billing.tables import Invoice
@@ -53,16 +53,17 @@ class ExecReport:
 
 @dataclass
 class Effects:
-    """Rows to write for one batch, and the outcome of each action."""
+    """Rows to write for one batch (tuples in the column orders of _write), and the outcome of each action."""
 
-    tasks: list[Task] = field(default_factory=list)
-    emails: list[EmailMessage] = field(default_factory=list)
-    letters: list[Letter] = field(default_factory=list)
-    notices: list[ClientNotice] = field(default_factory=list)
-    notifications: list[Notification] = field(default_factory=list)
-    events: list[AuditEvent] = field(default_factory=list)
+    tasks: list[tuple] = field(default_factory=list)
+    emails: list[tuple] = field(default_factory=list)
+    letters: list[tuple] = field(default_factory=list)
+    notices: list[tuple] = field(default_factory=list)
+    notifications: list[tuple] = field(default_factory=list)
+    events: list[tuple] = field(default_factory=list)
     outcomes: dict[int, tuple[str, str]] = field(default_factory=dict)  # action id -> (status, outcome)
     errors: dict[int, str] = field(default_factory=dict)
+    sanctions: dict[tuple[int, str], str] = field(default_factory=dict)  # (client, kind) -> outcome, once a batch
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -161,20 +162,34 @@ class _Context:
         return self
 
 
-def _wording(step: dict, client: dict, invoice: dict, as_of: dt.datetime, firm_name: str, tz: str) -> tuple[dict[str, str], dt.date | None]:
-    language = client["language"] or "en"
-    deadline = rules.local_date(as_of, tz) + dt.timedelta(days=step["deadline_days"]) if step["deadline_days"] else None
+@functools.lru_cache(maxsize=4096)
+def _money(minor: int, currency: str, language: str) -> str:
     token = i18n._language.set(language)
     try:
-        balance = invoice["total_minor"] - invoice["paid_minor"]
-        values = {
-            "client": client["name"], "invoice": invoice["code"], "amount": i18n.format_money(balance, invoice["currency"]),
-            "due_date": i18n.format_date(invoice["due_date"]), "firm": firm_name, "step": step["name"],
-            "days_overdue": str(max(0, (rules.local_date(as_of, tz) - invoice["due_date"]).days)),
-            "deadline": i18n.format_date(deadline) if deadline else "",
-        }
+        return i18n.format_money(minor, currency)
     finally:
         i18n._language.reset(token)
+
+
+@functools.lru_cache(maxsize=4096)
+def _date(day: dt.date, language: str) -> str:
+    token = i18n._language.set(language)
+    try:
+        return i18n.format_date(day)
+    finally:
+        i18n._language.reset(token)
+
+
+def _wording(step: dict, client: dict, invoice: dict, as_of: dt.datetime, firm_name: str, tz: str) -> tuple[dict[str, str], dt.date | None]:
+    language = client["language"] or "en"
+    today = rules.local_date(as_of, tz)
+    deadline = today + dt.timedelta(days=step["deadline_days"]) if step["deadline_days"] else None
+    values = {
+        "client": client["name"], "invoice": invoice["code"], "firm": firm_name, "step": step["name"],
+        "amount": _money(invoice["total_minor"] - invoice["paid_minor"], invoice["currency"], language),
+        "due_date": _date(invoice["due_date"], language), "days_overdue": str(max(0, (today - invoice["due_date"]).days)),
+        "deadline": _date(deadline, language) if deadline else "",
+    }
     text = rules.render(rules.template_for(step["templates"] or {}, language), values)
     if not text["subject"]:
         text["subject"] = f"{step['name']}: {client['name']}, {invoice['code']}"
@@ -190,24 +205,23 @@ async def _carry_out(action: dict, ctx: _Context, fx: Effects, as_of: dt.datetim
     text, deadline = _wording(step, client, invoice, as_of, firm_name, tz)
     due_at = _as_utc(action["scheduled_at"])
     person = assignee_for(step["assignee"], client["sales_manager"], ctx.people)
-    common = {"client": client["id"], "invoice": invoice["id"], "created_at": as_of}
     if channel == "email":
         address = ctx.emails.get(client["id"])
         if not address:
             raise CannotCarryOut("The client has no email address on file.")
-        fx.emails.append(EmailMessage(
-            key=f"dunning-action-{action_id}", to_address=address, subject=text["subject"][:300], body=text["body"],
-            client=client["id"], invoice_id=invoice["id"], status="queued", attempts=0, next_attempt_at=min(as_of, utcnow()), created_at=as_of,
-        ))
+        fx.emails.append((f"dunning-action-{action_id}", address, text["subject"][:300], text["body"], client["id"], invoice["id"],
+                          "queued", 0, min(as_of, utcnow()), as_of))
         outcome = f"email queued to {address}"
     elif channel == "portal_notice":
-        fx.notices.append(ClientNotice(client=client["id"], kind="dunning", message=text["body"] or text["subject"],
-                                       link=f"/client/invoices/{invoice['id']}", created_at=as_of))
+        fx.notices.append((client["id"], "dunning", text["body"] or text["subject"], f"/client/invoices/{invoice['id']}", as_of))
         outcome = "notice shown in the client portal"
     elif channel == "sanction":
         from portal.dunning.sanctions import apply_sanction
 
-        outcome = await apply_sanction(client["id"], step["sanction"], Actor.system(), action_id=action_id, now=as_of)
+        key = (client["id"], step["sanction"])
+        if key not in fx.sanctions:
+            fx.sanctions[key] = await apply_sanction(client["id"], step["sanction"], Actor.system(), action_id=action_id, now=as_of)
+        outcome = fx.sanctions[key]
     elif channel in TASK_KINDS:
         if person is None:
             raise CannotCarryOut("Nobody holds the role this step is assigned to.")
@@ -215,25 +229,20 @@ async def _carry_out(action: dict, ctx: _Context, fx: Effects, as_of: dt.datetim
         title = text["subject"] if channel in ("call", "negotiation") else f"Sign and send: {text['subject']}"
         if channel == "legal_handover":
             title = f"Case file for the lawyers: {client['name']}, {invoice['code']}"
-        fx.tasks.append(Task(kind=TASK_KINDS[channel], assignee=person, due_at=task_due, title=title[:200], note=text["body"],
-                             dunning_action=action_id, order=None, **common))
+        fx.tasks.append((TASK_KINDS[channel], person, client["id"], invoice["id"], task_due, title[:200], text["body"], action_id, as_of))
         if channel in ("letter", "formal_claim", "court_warning", "legal_handover"):
-            fx.letters.append(Letter(action=action_id, kind=channel, language=client["language"] or "en",
-                                     subject=text["subject"][:300], body=text["body"], deadline=deadline, status="to_send", **common))
+            fx.letters.append((action_id, invoice["id"], client["id"], channel, client["language"] or "en", text["subject"][:300],
+                               text["body"], deadline, "to_send", as_of))
         if channel in ("negotiation", "legal_handover") and client["sales_manager"]:
-            fx.notifications.append(Notification(
-                user=client["sales_manager"], created_at=as_of, link=f"/staff/invoices/{invoice['id']}",
-                message=f"{step['name']}: {client['name']}, {invoice['code']}"[:300],
-            ))
+            fx.notifications.append((client["sales_manager"], as_of, f"{step['name']}: {client['name']}, {invoice['code']}"[:300],
+                                     f"/staff/invoices/{invoice['id']}"))
         outcome = {"call": "call task created", "negotiation": f"negotiation window of {step['deadline_days']} days",
                    "legal_handover": "case file handed to the lawyers"}.get(channel, "in the letters register")
     else:
         raise CannotCarryOut(f"Unknown channel {channel!r}.")
     fx.outcomes[action_id] = ("done", outcome)
-    fx.events.append(AuditEvent(
-        at=as_of, actor=None, actor_label="system", action="dunning_step_done", object_type="invoice", object_id=invoice["id"],
-        client_id=client["id"], before={}, after={"step": step["name"], "channel": channel, "outcome": outcome}, ip="",
-    ))
+    fx.events.append(("dunning_step_done", "invoice", invoice["id"], client["id"], {},
+                      {"step": step["name"], "channel": channel, "outcome": outcome}))
 
 
 def _as_utc(value) -> dt.datetime:
@@ -244,15 +253,21 @@ def _as_utc(value) -> dt.datetime:
 
 
 async def _write(fx: Effects, as_of: dt.datetime) -> None:
-    if fx.tasks:
-        await Task.insert(*fx.tasks).on_conflict(target=Task.dunning_action, action=OnConflictAction.do_nothing)
-    if fx.emails:
-        await EmailMessage.insert(*fx.emails).on_conflict(target=EmailMessage.key, action=OnConflictAction.do_nothing)
-    if fx.letters:
-        await Letter.insert(*fx.letters).on_conflict(target=Letter.action, action=OnConflictAction.do_nothing)
-    for rows in (fx.notices, fx.notifications, fx.events):
-        if rows:
-            await type(rows[0]).insert(*rows)
+    await bulk.insert_many(Task, (Task.kind, Task.assignee, Task.client, Task.invoice, Task.due_at, Task.title, Task.note,
+                                  Task.dunning_action, Task.created_at), fx.tasks,
+                           on_conflict="ON CONFLICT (dunning_action) DO NOTHING")
+    await bulk.insert_many(EmailMessage, (EmailMessage.key, EmailMessage.to_address, EmailMessage.subject, EmailMessage.body,
+                                          EmailMessage.client, EmailMessage.invoice_id, EmailMessage.status, EmailMessage.attempts,
+                                          EmailMessage.next_attempt_at, EmailMessage.created_at), fx.emails,
+                           on_conflict="ON CONFLICT (key) DO NOTHING")
+    await bulk.insert_many(Letter, (Letter.action, Letter.invoice, Letter.client, Letter.kind, Letter.language, Letter.subject,
+                                    Letter.body, Letter.deadline, Letter.status, Letter.created_at), fx.letters,
+                           on_conflict="ON CONFLICT (action) DO NOTHING")
+    await bulk.insert_many(ClientNotice, (ClientNotice.client, ClientNotice.kind, ClientNotice.message, ClientNotice.link,
+                                          ClientNotice.created_at), fx.notices)
+    await bulk.insert_many(Notification, (Notification.user, Notification.created_at, Notification.message, Notification.link),
+                           fx.notifications)
+    await audit.record_system_events(fx.events, at=as_of)
     by_outcome: dict[tuple[str, str], list[int]] = {}
     for action_id, key in fx.outcomes.items():
         by_outcome.setdefault(key, []).append(action_id)
@@ -261,7 +276,7 @@ async def _write(fx: Effects, as_of: dt.datetime) -> None:
             DunningAction.status: status, DunningAction.outcome: outcome, DunningAction.done_at: as_of,
             DunningAction.attempts: DunningAction.attempts + 1, DunningAction.last_error: "",
         }).where(DunningAction.id.is_in(ids))
-    with_tasks = [t.dunning_action for t in fx.tasks]
+    with_tasks = [t[7] for t in fx.tasks]
     if with_tasks:
         await DunningAction.raw(
             "UPDATE dunning_actions SET task = (SELECT t.id FROM tasks t WHERE t.dunning_action = dunning_actions.id) "

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from piccolo.query.mixins import OnConflictAction
 
-from portal import db
-from portal.audit.tables import AuditEvent
+from portal import bulk, db
+from portal.audit import service as audit
 from portal.billing.tables import Invoice
 from portal.clock import utcnow
 from portal.dunning import rules
@@ -63,20 +63,22 @@ def step_from_row(row: dict) -> rules.Step:
     )
 
 
+# The states due for a look, by index on (next_at, invoice), keyset-paged on that pair; every open
+# invoice has a state (made when it is issued), so nothing else needs scanning.
 _CANDIDATES = """
-SELECT i.id, i.client, i.due_date, i.total_minor - i.paid_minor AS balance, i.status,
+SELECT s.next_at AS state_next_at, i.id, i.client, i.due_date, i.total_minor - i.paid_minor AS balance, i.status,
        c.privileged, c.forgiveness_days, c.sales_manager, c.name AS client_name, i.code,
        COALESCE(cl.ladder, sl.ladder) AS ladder
-FROM invoices i
+FROM dunning_states s
+JOIN invoices i ON i.id = s.invoice
 JOIN clients c ON c.id = i.client
-LEFT JOIN dunning_states s ON s.invoice = i.id
 LEFT JOIN dunning_client_ladders cl ON cl.client = i.client
 LEFT JOIN dunning_segment_ladders sl ON sl.segment = c.segment
-WHERE i.status = 'issued' AND i.kind = 'invoice' AND i.due_date <= {} AND i.id > {}
-  AND (s.id IS NULL OR (s.next_at IS NOT NULL AND s.next_at <= {}))
-ORDER BY i.id
+WHERE s.next_at <= {} AND (s.next_at > {} OR (s.next_at = {} AND s.invoice > {}))
+ORDER BY s.next_at, s.invoice
 LIMIT {}
 """
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
 def _as_date(value) -> dt.date:
@@ -92,15 +94,13 @@ def _as_datetime(value) -> dt.datetime | None:
 
 async def plan(as_of: dt.datetime, tz: str, *, ladders: dict[int, LadderFacts] | None = None, batch: int = BATCH) -> PlanReport:
     ladders = ladders if ladders is not None else await load_ladders()
-    lead = max([lf.lead_days for lf in ladders.values()] + [0])
-    horizon = rules.local_date(as_of, tz) + dt.timedelta(days=lead)
     report = PlanReport()
-    after = 0
+    after_at, after_id = _EPOCH, 0
     while True:
-        rows = await Invoice.raw(_CANDIDATES, horizon, after, as_of, batch)
+        rows = await Invoice.raw(_CANDIDATES, as_of, after_at, after_at, after_id, batch)
         if not rows:
             return report
-        after = rows[-1]["id"]
+        after_at, after_id = _as_datetime(rows[-1]["state_next_at"]), rows[-1]["id"]
         await _plan_batch(rows, ladders, as_of, tz, report)
         if len(rows) < batch:
             return report
@@ -122,8 +122,8 @@ async def _plan_batch(rows: list[dict], ladders: dict[int, LadderFacts], as_of: 
             pauses.setdefault(p["invoice"], []).append(rules.PauseFacts(p["id"], p["kind"], p["starts_at"], p["until"], p["ended_at"]))
             if p["kind"] in ("promise", "proposal", "plan"):
                 deferral.add(p["invoice"])
-        new_actions: list[DunningAction] = []
-        states: list[DunningState] = []
+        new_actions: list[tuple] = []
+        states: list[tuple] = []
         expired: list[tuple[dict, rules.PauseFacts]] = []
         for row in rows:
             ladder = ladders.get(row["ladder"]) if row["ladder"] is not None else None
@@ -137,19 +137,16 @@ async def _plan_batch(rows: list[dict], ladders: dict[int, LadderFacts], as_of: 
             )
             expired.extend((row, p) for p in decision.expired_pauses)
             for due in decision.due:
-                new_actions.append(DunningAction(
-                    invoice=row["id"], step=due.step.id, client=row["client"], ladder_version=ladder.version if ladder else 1,
-                    position=due.step.position, channel=due.step.channel, scheduled_at=due.scheduled_at, taken_at=as_of,
-                    status=due.status, attempts=0, next_attempt_at=as_of, reason=due.reason,
-                    done_at=as_of if due.status == "skipped" else None,
+                new_actions.append((
+                    row["id"], due.step.id, row["client"], ladder.version if ladder else 1, due.step.position, due.step.channel,
+                    due.scheduled_at, as_of, due.status, 0, as_of, due.reason, "", "", as_of if due.status == "skipped" else None,
                 ))
-            states.append(DunningState(
-                invoice=row["id"], client=row["client"], ladder=ladder.id if ladder else None,
-                last_step=decision.last_step.id if decision.last_step else None,
-                last_position=decision.last_step.position if decision.last_step else 0, severity=decision.severity,
-                next_step=decision.next_step.id if decision.next_step else None, next_at=decision.next_at,
-                paused_kind=decision.paused_by.kind if decision.paused_by else (decision.blocked or ""),
-                paused_until=decision.paused_by.until if decision.paused_by else None, updated_at=utcnow(),
+            states.append((
+                row["id"], ladder.id if ladder else None, decision.last_step.id if decision.last_step else None,
+                decision.last_step.position if decision.last_step else 0, decision.severity,
+                decision.next_step.id if decision.next_step else None, decision.next_at,
+                decision.paused_by.kind if decision.paused_by else (decision.blocked or ""),
+                decision.paused_by.until if decision.paused_by else None, _as_date(row["due_date"]), utcnow(),
             ))
         report.invoices += len(rows)
         report.pauses_ended += await _end_expired(expired, as_of)
@@ -159,27 +156,32 @@ async def _plan_batch(rows: list[dict], ladders: dict[int, LadderFacts], as_of: 
             report.by_status[action["status"]] = report.by_status.get(action["status"], 0) + 1
         await _approval_tasks([a for a in inserted if a["status"] == "awaiting_approval"], {r["id"]: r for r in rows})
         await _audit_actions(inserted, {r["id"]: r for r in rows})
-        await _upsert_states(states)
+        await _update_states(states)
 
 
-async def _insert_actions(actions: list[DunningAction]) -> list[dict]:
-    if not actions:
-        return []
-    columns = (DunningAction.id, DunningAction.invoice, DunningAction.step, DunningAction.client, DunningAction.status,
-               DunningAction.channel, DunningAction.reason, DunningAction.position)
-    return await DunningAction.insert(*actions).on_conflict(
-        target=(DunningAction.invoice, DunningAction.step), action=OnConflictAction.do_nothing
-    ).returning(*columns)
+_ACTION_COLUMNS = (
+    DunningAction.invoice, DunningAction.step, DunningAction.client, DunningAction.ladder_version, DunningAction.position,
+    DunningAction.channel, DunningAction.scheduled_at, DunningAction.taken_at, DunningAction.status, DunningAction.attempts,
+    DunningAction.next_attempt_at, DunningAction.reason, DunningAction.outcome, DunningAction.last_error, DunningAction.done_at,
+)
 
 
-async def _upsert_states(states: list[DunningState]) -> None:
-    if not states:
-        return
-    await DunningState.insert(*states).on_conflict(
-        target=DunningState.invoice, action=OnConflictAction.do_update,
-        values=[DunningState.ladder, DunningState.last_step, DunningState.last_position, DunningState.severity,
-                DunningState.next_step, DunningState.next_at, DunningState.paused_kind, DunningState.paused_until,
-                DunningState.updated_at],
+async def _insert_actions(actions: list[tuple]) -> list[dict]:
+    """Only the actions this runner wrote come back: another runner's insert of the same
+    (invoice, step) wins and this one is ignored."""
+    return await bulk.insert_many(
+        DunningAction, _ACTION_COLUMNS, actions, on_conflict="ON CONFLICT (invoice, step) DO NOTHING",
+        returning=(DunningAction.id, DunningAction.invoice, DunningAction.step, DunningAction.client, DunningAction.status,
+                   DunningAction.channel, DunningAction.reason, DunningAction.position),
+    )
+
+
+async def _update_states(states: list[tuple]) -> None:
+    await bulk.update_many(
+        DunningState, DunningState.invoice,
+        [DunningState.ladder, DunningState.last_step, DunningState.last_position, DunningState.severity, DunningState.next_step,
+         DunningState.next_at, DunningState.paused_kind, DunningState.paused_until, DunningState.due_date, DunningState.updated_at],
+        states,
     )
 
 
@@ -195,8 +197,8 @@ async def _end_expired(expired: list[tuple[dict, rules.PauseFacts]], as_of: dt.d
         if not won:
             continue
         ended += 1
-        await AuditEvent.insert(_event("promise_broken" if end_reason == "broken" else "dunning_pause_ended", row,
-                                       before={"kind": pause.kind}, after={"end_reason": end_reason}))
+        await audit.record_system_events([("promise_broken" if end_reason == "broken" else "dunning_pause_ended", "invoice",
+                                           row["id"], row["client"], {"kind": pause.kind}, {"end_reason": end_reason})])
         if end_reason == "broken" and row["sales_manager"]:
             await notifications.notify(
                 row["sales_manager"],
@@ -225,20 +227,12 @@ async def _approval_tasks(actions: list[dict], rows: dict[int, dict]) -> None:
     ]).on_conflict(target=Task.dunning_action, action=OnConflictAction.do_nothing)
 
 
-def _event(action: str, row: dict, *, before: dict | None = None, after: dict | None = None) -> AuditEvent:
-    return AuditEvent(
-        at=utcnow(), actor=None, actor_label="system", action=action, object_type="invoice", object_id=row["id"],
-        client_id=row["client"], before=before or {}, after=after or {}, ip="",
-    )
-
-
 _AUDIT_ACTIONS = {"pending": "dunning_step_due", "skipped": "dunning_step_skipped", "awaiting_approval": "dunning_step_awaiting_approval"}
 
 
 async def _audit_actions(actions: list[dict], rows: dict[int, dict]) -> None:
-    events = [
-        _event(_AUDIT_ACTIONS[a["status"]], rows[a["invoice"]], after={"step_position": a["position"], "channel": a["channel"], "reason": a["reason"]})
+    await audit.record_system_events([
+        (_AUDIT_ACTIONS[a["status"]], "invoice", a["invoice"], a["client"], {},
+         {"step_position": a["position"], "channel": a["channel"], "reason": a["reason"]})
         for a in actions
-    ]
-    if events:
-        await AuditEvent.insert(*events)
+    ])

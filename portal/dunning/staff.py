@@ -50,7 +50,7 @@ async def _context(request: Request, **extra) -> dict:
     filters = _filters(request)
     today = _today(request)
     return {
-        "filters": filters, "today": today, "groups": await worklist.groups(today, filters),
+        "filters": filters, "today": today,
         "page": await worklist.rows(today, filters, request.query_params.get("cursor")),
         "managers": await clients.sales_managers(), "staff": [u for u in await staff_users() if u.get("is_active", True)],
         "steps": await LadderStep.select(LadderStep.id, LadderStep.name, LadderStep.ladder.name.as_alias("ladder_name")).order_by(
@@ -69,6 +69,10 @@ class DunningWorklistController(Controller):
         if is_htmx(request) and request.headers.get("hx-target") == "worklist":
             return page("dunning/_worklist.html", **context)
         return page("dunning/worklist.html", **context)
+
+    @get("/groups")
+    async def groups(self, request: Request) -> Template:
+        return page("dunning/_worklist_groups.html", groups=await worklist.groups(_today(request), _filters(request)))
 
     @post("/bulk", guards=[CONTROL])
     async def bulk(self, request: Request) -> Response:

@@ -85,11 +85,14 @@ class DunningAction(Table, tablename="dunning_actions"):
 
 
 class DunningState(Table, tablename="dunning_states"):
-    """Where an invoice stands, stored for speed. Written only by dunning.engine from the facts;
-    `next_at` is when the engine must look again (NULL: nothing to do until a fact changes)."""
+    """Where an open invoice stands, stored for speed: one row per open invoice, made when it is
+    issued (dunning.escalation.track) and removed when it is settled. Filled in only by the
+    planner from the facts; `next_at` is when the engine must look again (NULL: nothing to do
+    until a fact changes)."""
 
     invoice = ForeignKey(references=Invoice, unique=True, on_delete=OnDelete.restrict)
     client = ForeignKey(references=Client, index=True, on_delete=OnDelete.restrict)
+    due_date = Date(null=True, default=None)
     ladder = ForeignKey(references=Ladder, null=True, on_delete=OnDelete.set_null)
     last_step = ForeignKey(references=LadderStep, null=True, on_delete=OnDelete.set_null)
     last_position = Integer(default=0)

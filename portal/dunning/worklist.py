@@ -21,11 +21,13 @@ class Filters:
     paused: str = ""  # "", "yes", "no"
 
 
+# Every open invoice has a state (made when it is issued, removed when it is settled), so the
+# worklist reads the states, in the order of their index, and joins the rest by primary key.
 _FROM = """
-FROM invoices i
+FROM dunning_states s
+JOIN invoices i ON i.id = s.invoice
 JOIN clients c ON c.id = i.client
-LEFT JOIN dunning_states s ON s.invoice = i.id
-WHERE i.status = 'issued' AND i.kind = 'invoice' AND i.due_date < {}"""
+WHERE s.due_date < {} AND i.status = 'issued'"""
 
 
 def _where(filters: Filters, args: list) -> str:
@@ -53,10 +55,10 @@ async def groups(today: dt.date, filters: Filters) -> list[dict]:
     args: list = [today]
     where = _where(Filters(manager_id=filters.manager_id, client_q=filters.client_q, paused=filters.paused), args)
     rows = await Invoice.raw(
-        "SELECT s.last_step AS step_id, st.name AS step_name, COALESCE(s.severity, 0) AS severity, "
-        "COALESCE(s.last_position, 0) AS position, i.currency, COUNT(*) AS invoices, "
+        "SELECT s.last_step AS step_id, st.name AS step_name, s.severity AS severity, "
+        "s.last_position AS position, i.currency, COUNT(*) AS invoices, "
         "SUM(i.total_minor - i.paid_minor) AS balance " + _FROM.replace("WHERE", "LEFT JOIN dunning_steps st ON st.id = s.last_step WHERE")
-        + where + " GROUP BY s.last_step, st.name, COALESCE(s.severity, 0), COALESCE(s.last_position, 0), i.currency",
+        + where + " GROUP BY s.last_step, st.name, s.severity, s.last_position, i.currency",
         *args,
     )
     out: dict = {}
@@ -77,18 +79,18 @@ async def rows(today: dt.date, filters: Filters, cursor: str | None = None) -> P
     if key:
         severity, position, due, last_id = key[0] - 1, key[1] - 1, dt.date.fromisoformat(key[2][:10]), key[3]
         where += (
-            " AND (COALESCE(s.severity, 0) < {} OR (COALESCE(s.severity, 0) = {} AND (COALESCE(s.last_position, 0) < {}"
-            " OR (COALESCE(s.last_position, 0) = {} AND (i.due_date > {} OR (i.due_date = {} AND i.id > {}))))))"
+            " AND (s.severity < {} OR (s.severity = {} AND (s.last_position < {}"
+            " OR (s.last_position = {} AND (s.due_date > {} OR (s.due_date = {} AND s.invoice > {}))))))"
         )
         args += [severity, severity, position, position, due, due, last_id]
     found = await Invoice.raw(
         "SELECT i.id, i.code, i.due_date, i.currency, i.total_minor - i.paid_minor AS balance, c.id AS client_id, "
-        "c.name AS client_name, u.name AS manager_name, COALESCE(s.severity, 0) AS severity, "
-        "COALESCE(s.last_position, 0) AS position, ls.name AS last_step_name, ls.id AS last_step_id, "
+        "c.name AS client_name, u.name AS manager_name, s.severity AS severity, "
+        "s.last_position AS position, ls.name AS last_step_name, ls.id AS last_step_id, "
         "ns.name AS next_step_name, ns.channel AS next_channel, s.next_at, s.paused_kind, s.paused_until"
         + _FROM.replace("WHERE", "LEFT JOIN users u ON u.id = c.sales_manager LEFT JOIN dunning_steps ls ON ls.id = s.last_step "
                         "LEFT JOIN dunning_steps ns ON ns.id = s.next_step WHERE")
-        + where + " ORDER BY COALESCE(s.severity, 0) DESC, COALESCE(s.last_position, 0) DESC, i.due_date, i.id LIMIT {}",
+        + where + " ORDER BY s.severity DESC, s.last_position DESC, s.due_date, s.invoice LIMIT {}",
         *args, PAGE_SIZE + 1,
     )
     for row in found:

@@ -59,6 +59,9 @@ async def _world() -> dt.date:
                 vat_minor=1900, total_minor=11900, paid_minor=0, created_at=now)
         for n in range(1, INVOICES + 1)
     ])
+    from portal.dunning import escalation
+
+    await escalation.track([r["id"] for r in await Invoice.select(Invoice.id)])  # as issuing does
     return due
 
 

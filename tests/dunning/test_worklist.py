@@ -34,7 +34,8 @@ async def test_worklist_groups_by_step_and_shows_next_action(db, settings, clien
     await login(client, controller)
     page = (await client.get("/staff/dunning")).text
     assert invoice["code"] in page and "Debtor SRL" in page and "Mara Manager" in page
-    assert re.search(r'data-group="\d+"><td><a[^>]*>Pay-today call</a>', page)  # the step it reached
+    groups = (await client.get("/staff/dunning/groups")).text  # loaded by htmx after the page
+    assert re.search(r'data-group="\d+"><td><a[^>]*>Pay-today call</a>', groups)  # the step it reached
     row = re.search(rf'<tr data-invoice="{invoice["code"]}">.*?</tr>', page, re.S).group(0)
     assert "Demand letter" in row  # the next action
     filtered = (await client.get("/staff/dunning", params={"q": "nobody-like-this"})).text
