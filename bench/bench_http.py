@@ -17,7 +17,6 @@ wrk runs 32 connections for --seconds per target after a short warm-up.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import re

@@ -154,7 +154,8 @@ async def generate(url: str, clients: int, invoices: int) -> dict:
                 "net_minor", "vat_minor", "total_minor", "paid_minor", "created_at"]
     act_cols = ["invoice", "step", "client", "ladder_version", "position", "channel", "scheduled_at", "taken_at", "status",
                 "attempts", "next_attempt_at", "outcome", "done_at"]
-    st_cols = ["invoice", "client", "ladder", "last_step", "last_position", "severity", "next_step", "next_at", "updated_at"]
+    st_cols = ["invoice", "client", "ladder", "last_step", "last_position", "severity", "next_step", "next_at", "updated_at",
+               "due_date", "paused_kind"]
     segment_of = lambda c: "ABC"[(c - 1) % 3]  # noqa: E731
     counts = {"paid": 0, "open_not_due": 0, "overdue": 0, "actions_history": 0, "expected_actions_at_t1": 0}
     overdue_seq = {lid: 0 for lid in versions}
@@ -177,12 +178,15 @@ async def generate(url: str, clients: int, invoices: int) -> dict:
                              "bench history", at))
             d = tpl["decision"]
             states.append((invoice_id, client, lid, d.last_step.id if d.last_step else None, d.last_step.position if d.last_step else 0,
-                           d.severity, d.next_step.id if d.next_step else None, d.next_at, t0))
+                           d.severity, d.next_step.id if d.next_step else None, d.next_at, t0, due, ""))
             counts["overdue"] += 1
             counts["actions_history"] += len(tpl["taken"])
             counts["expected_actions_at_t1"] += tpl["actions_at_t1"]
         elif kind == 2:  # open, due after the ladders' lead (never a candidate of either tick)
             due, status, paid = today + dt.timedelta(days=4 + j % 57), "issued", 0
+            lid = ladders[segment_of(client)]
+            d = rules.decide(rules.InvoiceFacts(invoice_id, client, due, total), steps[lid], [], [], t0, TZ)
+            states.append((invoice_id, client, lid, None, 0, 0, d.next_step.id if d.next_step else None, d.next_at, t0, due, ""))
             counts["open_not_due"] += 1
         else:
             due, status, paid = today - dt.timedelta(days=20 + j % 700), "paid", total

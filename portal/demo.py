@@ -205,6 +205,9 @@ async def _load(layouts: _Layouts | None) -> None:
     ]
     for bill in sorted(bills, key=lambda b: b.issued):  # numbered in the order they were issued
         await _invoice(bill, staff["cristina"], today)
+    from portal.dunning import escalation
+
+    await escalation.track([r["id"] for r in await Invoice.select(Invoice.id)])  # the ladder follows the open ones
 
 
 async def _user(local: str, name: str, role: Role, legal: bool, language: str, *,

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 from portal import bulk, db
 from portal.audit import service as audit
-from portal.audit.service import Actor
 from portal.audit.tables import AuditEvent
 from portal.billing.tables import Invoice
 from portal.clients.tables import Client, Contact
@@ -63,7 +62,7 @@ class Effects:
     events: list[tuple] = field(default_factory=list)
     outcomes: dict[int, tuple[str, str]] = field(default_factory=dict)  # action id -> (status, outcome)
     errors: dict[int, str] = field(default_factory=dict)
-    sanctions: dict[tuple[int, str], str] = field(default_factory=dict)  # (client, kind) -> outcome, once a batch
+    sanctions: list[tuple[int, int, str, int, str]] = field(default_factory=list)  # (action, client, kind, invoice, step name)
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -122,6 +121,14 @@ async def _run_batch(as_of, batch, firm_name, tz, max_attempts, report: ExecRepo
                 await _carry_out(action, ctx, effects, as_of, firm_name, tz)
             except CannotCarryOut as exc:
                 effects.errors[action["id"]] = str(exc)
+        if effects.sanctions:
+            from portal.dunning.sanctions_batch import apply_sanctions
+
+            outcomes = await apply_sanctions([r[:3] for r in effects.sanctions], as_of, ctx.emails)
+            for action_id, client_id, _kind, invoice_id, step_name in effects.sanctions:
+                effects.outcomes[action_id] = ("done", outcomes[action_id])
+                effects.events.append(("dunning_step_done", "invoice", invoice_id, client_id, {},
+                                       {"step": step_name, "channel": "sanction", "outcome": outcomes[action_id]}))
         await _write(effects, as_of)
         await _retry_or_fail(list(effects.errors.items()), as_of, max_attempts, report)
         for action in claimed:
@@ -215,13 +222,9 @@ async def _carry_out(action: dict, ctx: _Context, fx: Effects, as_of: dt.datetim
     elif channel == "portal_notice":
         fx.notices.append((client["id"], "dunning", text["body"] or text["subject"], f"/client/invoices/{invoice['id']}", as_of))
         outcome = "notice shown in the client portal"
-    elif channel == "sanction":
-        from portal.dunning.sanctions import apply_sanction
-
-        key = (client["id"], step["sanction"])
-        if key not in fx.sanctions:
-            fx.sanctions[key] = await apply_sanction(client["id"], step["sanction"], Actor.system(), action_id=action_id, now=as_of)
-        outcome = fx.sanctions[key]
+    elif channel == "sanction":  # applied for the whole batch at once, after this loop
+        fx.sanctions.append((action_id, client["id"], step["sanction"], invoice["id"], step["name"]))
+        return
     elif channel in TASK_KINDS:
         if person is None:
             raise CannotCarryOut("Nobody holds the role this step is assigned to.")

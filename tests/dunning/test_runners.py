@@ -13,7 +13,6 @@ import time
 
 import pytest
 
-from portal.audit.service import Actor
 from portal.auth.roles import Role
 from portal.billing.tables import Invoice
 from portal.clock import utcnow

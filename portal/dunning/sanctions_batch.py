@@ -1,0 +1,89 @@
+"""Sanctions for a whole batch of ladder steps at once (the dunning tick): the same decisions as
+sanctions.apply_sanction (sanction_rules.plan_sanction), written in a handful of set-based
+statements instead of a dozen queries per client. Joins the executor's transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from portal import bulk, db
+from portal.audit import service as audit
+from portal.auth.tables import User
+from portal.clients.tables import Client
+from portal.dunning import sanction_rules as rules
+from portal.dunning.notices import DEFAULT_SUBJECT, EMAIL_FOOTER, SUBJECTS, portal_address, speaking
+from portal.dunning.tables import ClientNotice, Sanction
+from portal.mail.tables import EmailMessage
+from portal.tasks.tables import Notification
+from portal.web import i18n
+
+LINK = "/client/invoices"
+
+
+async def apply_sanctions(requests: list[tuple[int, int, str]], now: dt.datetime, addresses: dict[int, str]) -> dict[int, str]:
+    """requests: (action id, client id, kind). Returns each action's outcome. `addresses`: where
+    each client's mail goes (clients without one get the notice only)."""
+    if not requests:
+        return {}
+    client_ids = sorted({client_id for _, client_id, _ in requests})
+    query = Client.select(
+        Client.id, Client.name, Client.language, Client.sales_manager, Client.discount_bp, Client.service_priority,
+        Client.on_credit_hold,
+    ).where(Client.id.is_in(client_ids)).order_by(Client.id)
+    if db.is_postgres():  # a payment lifting sanctions of one of these clients waits, and the other way round
+        query = query.lock_rows()
+    clients = {row["id"]: row for row in await query}
+    active = {(r["client"], r["kind"]) for r in await Sanction.select(Sanction.client, Sanction.kind).where(
+        Sanction.client.is_in(client_ids) & Sanction.lifted_at.is_null()
+    )}
+    manager_ids = sorted({c["sales_manager"] for c in clients.values() if c["sales_manager"]})
+    languages = {u["id"]: u["language"] for u in await User.select(User.id, User.language).where(User.id.is_in(manager_ids or [0]))}
+
+    outcomes: dict[int, str] = {}
+    sanctions, events, notices, emails, notes, changed = [], [], [], [], [], set()
+    for action_id, client_id, kind in requests:
+        client = clients[client_id]
+        if (client_id, kind) in active:
+            outcomes[action_id] = rules.already_active_outcome(kind)
+            continue
+        active.add((client_id, kind))
+        plan = rules.plan_sanction(kind, rules.Terms(client["discount_bp"], client["service_priority"], client["on_credit_hold"]))
+        sanctions.append((client_id, kind, plan.previous_value, action_id, now))
+        before = {name: client[name] for name in plan.updates}
+        after = {"sanction": kind, **plan.updates, **({"outcome": plan.outcome} if not plan.changes_anything else {})}
+        events.append(("sanction_applied", "client", client_id, client_id, before, after))
+        if plan.changes_anything:
+            with speaking(client["language"]):
+                message = i18n.gettext(
+                    rules.APPLIED_MESSAGES[kind], discount=i18n.format_percent_bp(client["discount_bp"]),
+                    priority=i18n.gettext(rules.priority_text(client["service_priority"])),
+                )
+                subject = i18n.gettext(SUBJECTS.get("sanction_applied", DEFAULT_SUBJECT))
+                footer = i18n.gettext(EMAIL_FOOTER, url=portal_address(LINK))
+            notices.append((client_id, "sanction_applied", message, LINK, now))
+            if addresses.get(client_id):
+                emails.append((f"sanction-action-{action_id}", addresses[client_id], subject[:300], f"{message}\n\n{footer}\n",
+                               client_id, None, "queued", 0, now, now))
+        client.update(plan.updates)
+        changed.add(client_id)
+        if client["sales_manager"]:
+            with speaking(languages.get(client["sales_manager"], "en")):
+                text = i18n.gettext(rules.MANAGER_APPLIED, client=client["name"], what=i18n.gettext(rules.STAFF_LABELS[kind]))
+            notes.append((client["sales_manager"], now, text[:300], f"/staff/clients/{client_id}"))
+        outcomes[action_id] = plan.outcome
+
+    await bulk.insert_many(Sanction, (Sanction.client, Sanction.kind, Sanction.previous_value, Sanction.action, Sanction.applied_at),
+                           sanctions)
+    await bulk.update_many(
+        Client, Client.id, (Client.discount_bp, Client.service_priority, Client.on_credit_hold, Client.updated_at),
+        [(cid, clients[cid]["discount_bp"], clients[cid]["service_priority"], clients[cid]["on_credit_hold"], now) for cid in sorted(changed)],
+    )
+    await audit.record_system_events(events, at=now)
+    await bulk.insert_many(ClientNotice, (ClientNotice.client, ClientNotice.kind, ClientNotice.message, ClientNotice.link,
+                                          ClientNotice.created_at), notices)
+    await bulk.insert_many(EmailMessage, (EmailMessage.key, EmailMessage.to_address, EmailMessage.subject, EmailMessage.body,
+                                          EmailMessage.client, EmailMessage.invoice_id, EmailMessage.status, EmailMessage.attempts,
+                                          EmailMessage.next_attempt_at, EmailMessage.created_at), emails,
+                           on_conflict="ON CONFLICT (key) DO NOTHING")
+    await bulk.insert_many(Notification, (Notification.user, Notification.created_at, Notification.message, Notification.link), notes)
+    return outcomes
