@@ -15,9 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import re
 from dataclasses import dataclass, field
 
-from portal import bulk, db
+from portal import bulk, db, money
 from portal.audit import service as audit
 from portal.audit.tables import AuditEvent
 from portal.billing.tables import Invoice
@@ -31,7 +32,7 @@ from portal.tasks.tables import Notification, Task
 from portal.web import i18n
 
 log = logging.getLogger("portal.dunning")
-BATCH = 500
+BATCH = 1000
 BACKOFF_MINUTES = (5, 15, 60, 240, 720)
 TASK_KINDS = {"call": "call", "negotiation": "negotiation", "letter": "letter", "formal_claim": "letter",
               "court_warning": "letter", "legal_handover": "legal"}
@@ -62,6 +63,7 @@ class Effects:
     events: list[tuple] = field(default_factory=list)
     outcomes: dict[int, tuple[str, str]] = field(default_factory=dict)  # action id -> (status, outcome)
     errors: dict[int, str] = field(default_factory=dict)
+    attempts: dict[int, int] = field(default_factory=dict)  # action id -> attempts before this one
     sanctions: list[tuple[int, int, str, int, str]] = field(default_factory=list)  # (action, client, kind, invoice, step name)
 
 
@@ -117,6 +119,7 @@ async def _run_batch(as_of, batch, firm_name, tz, max_attempts, report: ExecRepo
         ctx = await _Context.load(claimed)
         effects = Effects()
         for action in claimed:
+            effects.attempts[action["id"]] = action["attempts"]
             try:
                 await _carry_out(action, ctx, effects, as_of, firm_name, tz)
             except CannotCarryOut as exc:
@@ -152,30 +155,58 @@ class _Context:
         step_ids = list({a["step"] for a in actions})
         self.invoices = {r["id"]: r for r in await Invoice.select(
             Invoice.id, Invoice.code, Invoice.currency, Invoice.total_minor, Invoice.paid_minor, Invoice.due_date, Invoice.status,
-        ).where(Invoice.id.is_in(invoice_ids))}
+        ).where(bulk.ids_in(Invoice.id, invoice_ids))}
         self.clients = {r["id"]: r for r in await Client.select(
             Client.id, Client.name, Client.language, Client.sales_manager, Client.email,
-        ).where(Client.id.is_in(client_ids))}
+        ).where(bulk.ids_in(Client.id, client_ids))}
         self.emails: dict[int, str] = {}
         for c in await Contact.select(Contact.client, Contact.email, Contact.is_primary).where(
-            Contact.client.is_in(client_ids) & (Contact.email != "")
+            bulk.ids_in(Contact.client, client_ids) & (Contact.email != "")
         ).order_by(Contact.is_primary, ascending=False).order_by(Contact.id):
             self.emails.setdefault(c["client"], c["email"])
         for client in self.clients.values():
             if client["email"]:
                 self.emails.setdefault(client["id"], client["email"])
-        self.steps = {r["id"]: r for r in await LadderStep.select().where(LadderStep.id.is_in(step_ids)).output(load_json=True)}
+        self.steps = {r["id"]: r for r in await LadderStep.select().where(bulk.ids_in(LadderStep.id, step_ids)).output(load_json=True)}
         self.people = await staff_by_role()
         return self
 
 
-@functools.lru_cache(maxsize=4096)
-def _money(minor: int, currency: str, language: str) -> str:
+def _babel_money(minor: int, currency: str, language: str) -> str:
     token = i18n._language.set(language)
     try:
         return i18n.format_money(minor, currency)
     finally:
         i18n._language.reset(token)
+
+
+@functools.lru_cache(maxsize=256)
+def _money_shape(currency: str, language: str) -> tuple[str, str, str, str] | None:
+    """Babel's way of writing money in this language (prefix, suffix, group and decimal marks),
+    learnt once and checked against Babel itself; None where the simple shape does not fit."""
+    if money.exponent(currency) != 2:
+        return None
+    sample = _babel_money(123456789, currency, language)
+    found = re.search(r"1(\D?)234(\D?)567(\D)89", sample)
+    if not found or found.group(1) != found.group(2):
+        return None
+    shape = (sample[:found.start()], sample[found.end():], found.group(1), found.group(3))
+    for check in (123456789, 123456, 12345, 5, 100000000):
+        if _fast_money(check, shape) != _babel_money(check, currency, language):
+            return None
+    return shape
+
+
+def _fast_money(minor: int, shape: tuple[str, str, str, str]) -> str:
+    prefix, suffix, group, decimal = shape
+    whole, cents = divmod(minor, 100)
+    return f"{prefix}{f'{whole:,}'.replace(',', group)}{decimal}{cents:02d}{suffix}"
+
+
+def _money(minor: int, currency: str, language: str) -> str:
+    """A dunning text's amount; Babel's own output, tens of times faster (a tick writes thousands)."""
+    shape = _money_shape(currency, language) if minor >= 0 else None
+    return _fast_money(minor, shape) if shape else _babel_money(minor, currency, language)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -271,14 +302,12 @@ async def _write(fx: Effects, as_of: dt.datetime) -> None:
     await bulk.insert_many(Notification, (Notification.user, Notification.created_at, Notification.message, Notification.link),
                            fx.notifications)
     await audit.record_system_events(fx.events, at=as_of)
-    by_outcome: dict[tuple[str, str], list[int]] = {}
-    for action_id, key in fx.outcomes.items():
-        by_outcome.setdefault(key, []).append(action_id)
-    for (status, outcome), ids in by_outcome.items():
-        await DunningAction.update({
-            DunningAction.status: status, DunningAction.outcome: outcome, DunningAction.done_at: as_of,
-            DunningAction.attempts: DunningAction.attempts + 1, DunningAction.last_error: "",
-        }).where(DunningAction.id.is_in(ids))
+    await bulk.update_many(
+        DunningAction, DunningAction.id,
+        (DunningAction.status, DunningAction.outcome, DunningAction.done_at, DunningAction.attempts, DunningAction.last_error),
+        [(action_id, status, outcome, as_of, attempts + 1, "") for action_id, (status, outcome) in fx.outcomes.items()
+         for attempts in [fx.attempts.get(action_id, 0)]],
+    )
     with_tasks = [t[7] for t in fx.tasks]
     if with_tasks:
         await DunningAction.raw(

@@ -23,7 +23,7 @@ from portal.dunning.tables import DunningAction, DunningState, Ladder, LadderSte
 from portal.tasks import notifications
 from portal.tasks.tables import Task
 
-BATCH = 500
+BATCH = 1000
 
 
 @dataclass
@@ -111,13 +111,13 @@ async def _plan_batch(rows: list[dict], ladders: dict[int, LadderFacts], as_of: 
     async with db.transaction():
         taken: dict[int, list[rules.Taken]] = {}
         for a in await DunningAction.select(DunningAction.invoice, DunningAction.step, DunningAction.status, DunningAction.taken_at).where(
-            DunningAction.invoice.is_in(ids)
+            bulk.ids_in(DunningAction.invoice, ids)
         ):
             taken.setdefault(a["invoice"], []).append(rules.Taken(a["step"], a["status"], a["taken_at"]))
         pauses: dict[int, list[rules.PauseFacts]] = {}
         deferral: set[int] = set()
         for p in await Pause.select(Pause.id, Pause.invoice, Pause.kind, Pause.starts_at, Pause.until, Pause.ended_at).where(
-            Pause.invoice.is_in(ids)
+            bulk.ids_in(Pause.invoice, ids)
         ):
             pauses.setdefault(p["invoice"], []).append(rules.PauseFacts(p["id"], p["kind"], p["starts_at"], p["until"], p["ended_at"]))
             if p["kind"] in ("promise", "proposal", "plan"):
@@ -155,7 +155,8 @@ async def _plan_batch(rows: list[dict], ladders: dict[int, LadderFacts], as_of: 
             report.actions += 1
             report.by_status[action["status"]] = report.by_status.get(action["status"], 0) + 1
         await _approval_tasks([a for a in inserted if a["status"] == "awaiting_approval"], {r["id"]: r for r in rows})
-        await _audit_actions(inserted, {r["id"]: r for r in rows})
+        # a step due now is audited when it is carried out; what the planner settles itself, now
+        await _audit_actions([a for a in inserted if a["status"] != "pending"], {r["id"]: r for r in rows})
         await _update_states(states)
 
 

@@ -21,6 +21,7 @@ A paid invoice (balance 0) gets nothing.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -148,6 +149,7 @@ def parse_time(value: str) -> dt.time:
     return dt.time(int(hours), int(minutes))
 
 
+@functools.lru_cache(maxsize=65536)
 def local_at(day: dt.date, at: dt.time, tz: str) -> dt.datetime:
     """`day` at `at` in the firm's zone, as UTC."""
     return dt.datetime.combine(day, at, tzinfo=ZoneInfo(tz)).astimezone(dt.timezone.utc)
