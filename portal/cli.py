@@ -139,9 +139,13 @@ def cmd_dunning_run(args: argparse.Namespace) -> None:
 
     settings = _prepare()
     as_of = _as_of(args.as_of)
-    db.bind(db.engine_for(settings.database_url))
-    report = asyncio.run(run_dunning(settings, as_of))
-    print(report.line())
+    engine = db.bind(db.engine_for(settings.database_url))
+
+    async def run():
+        async with db.pool(engine, max(2, settings.db_pool_size)):
+            return await run_dunning(settings, as_of)
+
+    print(asyncio.run(run()).line())
 
 
 def cmd_serve(args: argparse.Namespace) -> None:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 import time
 from dataclasses import asdict, dataclass
 from typing import AsyncIterator
 
+from portal import db
 from portal.clock import utcnow
 from portal.dunning import executor, planner
 from portal.settings import Settings
@@ -47,8 +49,7 @@ async def run_dunning(settings: Settings, as_of: dt.datetime | None = None, *, s
     started = time.perf_counter()
     as_of = (as_of or utcnow()).astimezone(dt.timezone.utc)
     tz = settings.firm_timezone
-    planned = await planner.plan(as_of, tz)
-    done = await executor.execute(as_of, firm_name=settings.firm_name, tz=tz, max_attempts=settings.action_max_attempts)
+    planned, done = await _plan_and_carry_out(settings, as_of, tz)
     emails: dict = {}
     if send_email and settings.smtp_host:
         from portal.mail.sender import send_due
@@ -59,6 +60,30 @@ async def run_dunning(settings: Settings, as_of: dt.datetime | None = None, *, s
         pauses_ended=planned.pauses_ended, actions_done=done.done, actions_cancelled=done.cancelled,
         actions_retrying=done.retrying, actions_failed=done.failed, emails=emails, seconds=time.perf_counter() - started,
     )
+
+
+async def _plan_and_carry_out(settings: Settings, as_of: dt.datetime, tz: str) -> tuple[planner.PlanReport, executor.ExecReport]:
+    """On PostgreSQL the executor carries out what the planner has committed while the planner
+    goes on (two connections: one side computes while the other waits on the database). SQLite
+    has one writer at a time, so there it is one after the other."""
+    carry_out = functools.partial(executor.execute, as_of, firm_name=settings.firm_name, tz=tz,
+                                  max_attempts=settings.action_max_attempts)
+    if not db.is_postgres():
+        return await planner.plan(as_of, tz), await carry_out()
+    planning = asyncio.create_task(planner.plan(as_of, tz))
+    done = executor.ExecReport()
+    try:
+        while not planning.done():
+            round_ = await carry_out()
+            done.add(round_)
+            if not round_.claimed:
+                await asyncio.wait({planning}, timeout=0.05)
+        planned = planning.result()
+    finally:
+        if not planning.done():
+            planning.cancel()
+    done.add(await carry_out())  # what the planner's last batches left
+    return planned, done
 
 
 @contextlib.asynccontextmanager

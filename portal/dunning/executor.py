@@ -48,7 +48,17 @@ class ExecReport:
     cancelled: int = 0
     retrying: int = 0
     failed: int = 0
+    claimed: int = 0
     by_channel: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: "ExecReport") -> None:
+        self.done += other.done
+        self.cancelled += other.cancelled
+        self.retrying += other.retrying
+        self.failed += other.failed
+        self.claimed += other.claimed
+        for channel, n in other.by_channel.items():
+            self.by_channel[channel] = self.by_channel.get(channel, 0) + n
 
 
 @dataclass
@@ -84,6 +94,7 @@ async def execute(as_of: dt.datetime, *, firm_name: str, tz: str, max_attempts: 
         except Exception:  # one poisoned action must not stop the rest: go one by one
             log.exception("dunning batch failed; retrying its actions one at a time")
             claimed = await _one_by_one(as_of, batch, firm_name, tz, max_attempts, report)
+        report.claimed += claimed
         if claimed < batch:
             return report
 
@@ -287,9 +298,10 @@ def _as_utc(value) -> dt.datetime:
 
 
 async def _write(fx: Effects, as_of: dt.datetime) -> None:
-    await bulk.insert_many(Task, (Task.kind, Task.assignee, Task.client, Task.invoice, Task.due_at, Task.title, Task.note,
-                                  Task.dunning_action, Task.created_at), fx.tasks,
-                           on_conflict="ON CONFLICT (dunning_action) DO NOTHING")
+    made = await bulk.insert_many(Task, (Task.kind, Task.assignee, Task.client, Task.invoice, Task.due_at, Task.title, Task.note,
+                                         Task.dunning_action, Task.created_at), fx.tasks,
+                                  on_conflict="ON CONFLICT (dunning_action) DO NOTHING", returning=(Task.id, Task.dunning_action))
+    task_of = {row["dunning_action"]: row["id"] for row in made}
     await bulk.insert_many(EmailMessage, (EmailMessage.key, EmailMessage.to_address, EmailMessage.subject, EmailMessage.body,
                                           EmailMessage.client, EmailMessage.invoice_id, EmailMessage.status, EmailMessage.attempts,
                                           EmailMessage.next_attempt_at, EmailMessage.created_at), fx.emails,
@@ -304,16 +316,11 @@ async def _write(fx: Effects, as_of: dt.datetime) -> None:
     await audit.record_system_events(fx.events, at=as_of)
     await bulk.update_many(
         DunningAction, DunningAction.id,
-        (DunningAction.status, DunningAction.outcome, DunningAction.done_at, DunningAction.attempts, DunningAction.last_error),
-        [(action_id, status, outcome, as_of, attempts + 1, "") for action_id, (status, outcome) in fx.outcomes.items()
-         for attempts in [fx.attempts.get(action_id, 0)]],
+        (DunningAction.status, DunningAction.outcome, DunningAction.done_at, DunningAction.attempts, DunningAction.last_error,
+         DunningAction.task),
+        [(action_id, status, outcome, as_of, fx.attempts.get(action_id, 0) + 1, "", task_of.get(action_id))
+         for action_id, (status, outcome) in fx.outcomes.items()],
     )
-    with_tasks = [t[7] for t in fx.tasks]
-    if with_tasks:
-        await DunningAction.raw(
-            "UPDATE dunning_actions SET task = (SELECT t.id FROM tasks t WHERE t.dunning_action = dunning_actions.id) "
-            f"WHERE id IN ({', '.join(str(int(i)) for i in with_tasks)})"
-        )
 
 
 async def _retry_or_fail(errors: list[tuple[int, str]], as_of: dt.datetime, max_attempts: int, report: ExecReport) -> None:

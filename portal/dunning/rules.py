@@ -251,13 +251,13 @@ def worst(severities: list[int]) -> int:
     return max(severities, default=0)
 
 
+class _Keep(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
 def render(template: dict[str, str], values: dict[str, str]) -> dict[str, str]:
     """Fill {placeholders} of a step's template; an unknown one stays as typed, never an error."""
-
-    class _Keep(dict):
-        def __missing__(self, key: str) -> str:
-            return "{" + key + "}"
-
     out = {}
     for part in ("subject", "body"):
         try:

@@ -65,17 +65,17 @@ ACTION_STATUSES = ("pending", "done", "skipped", "awaiting_approval", "refused",
 class DunningAction(Table, tablename="dunning_actions"):
     """One step taken for one invoice: unique (invoice, step), written before any side effect."""
 
-    invoice = ForeignKey(references=Invoice, index=True, on_delete=OnDelete.restrict)
+    invoice = ForeignKey(references=Invoice, on_delete=OnDelete.restrict)  # indexed by the unique (invoice, step)
     step = ForeignKey(references=LadderStep, index=True, on_delete=OnDelete.restrict)
-    client = ForeignKey(references=Client, index=True, on_delete=OnDelete.restrict)
+    client = ForeignKey(references=Client, on_delete=OnDelete.restrict)
     ladder_version = Integer(default=1)
     position = Integer(default=0)
     channel = Varchar(length=20)
     scheduled_at = Timestamptz()
     taken_at = Timestamptz()
-    status = Varchar(length=20, default="pending", index=True)
+    status = Varchar(length=20, default="pending")  # the pending ones have a partial index (the queue)
     attempts = Integer(default=0)
-    next_attempt_at = Timestamptz(index=True)
+    next_attempt_at = Timestamptz()
     last_error = Text(default="")
     outcome = Text(default="")
     reason = Text(default="")
@@ -96,9 +96,9 @@ class DunningState(Table, tablename="dunning_states"):
     ladder = ForeignKey(references=Ladder, null=True, on_delete=OnDelete.set_null)
     last_step = ForeignKey(references=LadderStep, null=True, on_delete=OnDelete.set_null)
     last_position = Integer(default=0)
-    severity = Integer(default=0, index=True)
+    severity = Integer(default=0)  # indexed with position and due date for the worklist
     next_step = ForeignKey(references=LadderStep, null=True, on_delete=OnDelete.set_null)
-    next_at = Timestamptz(null=True, default=None, index=True)
+    next_at = Timestamptz(null=True, default=None)  # indexed with invoice: the tick's candidates
     paused_kind = Varchar(length=20, default="")
     paused_until = Timestamptz(null=True, default=None)
     updated_at = Timestamptz()
