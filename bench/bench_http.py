@@ -38,20 +38,20 @@ CLIENT_EMAIL = "bench-client@client.test"
 CLIENT_ID = 1
 PORTS = {"portal": 8811, "raw": 8812, "bare": 8813}
 
-# the client list's first page, as portal.billing.statements.client_invoices reads it (status=open)
+# the client list's first page, as portal.billing.statements.client_invoices reads it (status=all: 50 rows)
 CLIENT_SQL = """SELECT id, code, kind, status, currency, issue_date, due_date, total_minor, paid_minor, "order", credits_invoice
-FROM invoices WHERE client = $1 AND kind = 'invoice' AND status = 'issued' ORDER BY due_date, id LIMIT $2"""
-CLIENT_ROWS = 25  # statements.PAGE_SIZE
+FROM invoices WHERE client = $1 ORDER BY due_date DESC, id DESC LIMIT $2"""
+CLIENT_ROWS = 50  # statements.PAGE_SIZE
 # the worklist's first page, as portal.dunning.worklist.rows reads it
 WORKLIST_SQL = """SELECT i.id, i.code, i.due_date, i.currency, i.total_minor - i.paid_minor AS balance, c.id AS client_id,
-c.name AS client_name, u.name AS manager_name, COALESCE(s.severity, 0) AS severity, COALESCE(s.last_position, 0) AS position,
+c.name AS client_name, u.name AS manager_name, s.severity, s.last_position AS position,
 ls.name AS last_step_name, ls.id AS last_step_id, ns.name AS next_step_name, ns.channel AS next_channel, s.next_at,
 s.paused_kind, s.paused_until
-FROM invoices i JOIN clients c ON c.id = i.client LEFT JOIN dunning_states s ON s.invoice = i.id
+FROM dunning_states s JOIN invoices i ON i.id = s.invoice JOIN clients c ON c.id = i.client
 LEFT JOIN users u ON u.id = c.sales_manager LEFT JOIN dunning_steps ls ON ls.id = s.last_step
 LEFT JOIN dunning_steps ns ON ns.id = s.next_step
-WHERE i.status = 'issued' AND i.kind = 'invoice' AND i.due_date < $1
-ORDER BY COALESCE(s.severity, 0) DESC, COALESCE(s.last_position, 0) DESC, i.due_date, i.id LIMIT $2"""
+WHERE s.due_date < $1 AND i.status = 'issued'
+ORDER BY s.severity DESC, s.last_position DESC, s.due_date, s.invoice LIMIT $2"""
 WORKLIST_ROWS = 50  # worklist.PAGE_SIZE
 
 RAW_TEMPLATE = """<!doctype html><html><head><title>raw</title></head><body><table>
@@ -203,7 +203,7 @@ def run_db(db: str, server: str, seconds: int, connections: int, script: Path, l
         targets = {
             "worklist": (f"{p}/staff/dunning", staff, WORKLIST_ROWS),
             "worklist_raw": (f"{r}/worklist", "", WORKLIST_ROWS),
-            "client_invoices": (f"{p}/client/invoices", client, CLIENT_ROWS),
+            "client_invoices": (f"{p}/client/invoices?status=all", client, CLIENT_ROWS),
             "client_invoices_raw": (f"{r}/client", "", CLIENT_ROWS),
             "healthz": (f"{p}/healthz", "", None),
         }

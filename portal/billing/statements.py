@@ -15,7 +15,7 @@ from portal.clock import utcnow
 from portal.web import i18n
 from portal.web.pagination import Page, decode_cursor, encode_cursor
 
-PAGE_SIZE = 25
+PAGE_SIZE = 50
 FILTERS = ("open", "paid", "all")
 DEFAULT_FILTER = "open"
 

@@ -15,10 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-import re
 from dataclasses import dataclass, field
 
-from portal import bulk, db, money
+from portal import bulk, db
 from portal.audit import service as audit
 from portal.audit.tables import AuditEvent
 from portal.billing.tables import Invoice
@@ -183,41 +182,12 @@ class _Context:
         return self
 
 
-def _babel_money(minor: int, currency: str, language: str) -> str:
+def _money(minor: int, currency: str, language: str) -> str:
     token = i18n._language.set(language)
     try:
         return i18n.format_money(minor, currency)
     finally:
         i18n._language.reset(token)
-
-
-@functools.lru_cache(maxsize=256)
-def _money_shape(currency: str, language: str) -> tuple[str, str, str, str] | None:
-    """Babel's way of writing money in this language (prefix, suffix, group and decimal marks),
-    learnt once and checked against Babel itself; None where the simple shape does not fit."""
-    if money.exponent(currency) != 2:
-        return None
-    sample = _babel_money(123456789, currency, language)
-    found = re.search(r"1(\D?)234(\D?)567(\D)89", sample)
-    if not found or found.group(1) != found.group(2):
-        return None
-    shape = (sample[:found.start()], sample[found.end():], found.group(1), found.group(3))
-    for check in (123456789, 123456, 12345, 5, 100000000):
-        if _fast_money(check, shape) != _babel_money(check, currency, language):
-            return None
-    return shape
-
-
-def _fast_money(minor: int, shape: tuple[str, str, str, str]) -> str:
-    prefix, suffix, group, decimal = shape
-    whole, cents = divmod(minor, 100)
-    return f"{prefix}{f'{whole:,}'.replace(',', group)}{decimal}{cents:02d}{suffix}"
-
-
-def _money(minor: int, currency: str, language: str) -> str:
-    """A dunning text's amount; Babel's own output, tens of times faster (a tick writes thousands)."""
-    shape = _money_shape(currency, language) if minor >= 0 else None
-    return _fast_money(minor, shape) if shape else _babel_money(minor, currency, language)
 
 
 @functools.lru_cache(maxsize=4096)
