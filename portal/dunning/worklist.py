@@ -68,7 +68,7 @@ async def groups(today: dt.date, filters: Filters) -> list[dict]:
             "position": row["position"], "invoices": 0, "balances": {},
         })
         group["invoices"] += row["invoices"]
-        group["balances"][row["currency"]] = group["balances"].get(row["currency"], 0) + row["balance"]
+        group["balances"][row["currency"]] = group["balances"].get(row["currency"], 0) + int(row["balance"])
     return sorted(out.values(), key=lambda g: (-g["severity"], -g["position"], g["step_name"]))
 
 

@@ -92,6 +92,7 @@ def language_from_header(accept_language: str, default: str) -> str:
 def format_money(minor: int | None, currency: str) -> str:
     if minor is None:
         return ""
+    minor = int(minor)  # a SUM on PostgreSQL comes back as a Decimal
     shape = _money_shape(currency, current_language()) if minor >= 0 else None
     return _fast_money(minor, shape) if shape else _babel_money(minor, currency, current_language())
 
