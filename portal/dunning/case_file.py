@@ -15,6 +15,7 @@ from portal.clients.tables import Contact
 from portal.clock import utcnow
 from portal.dunning.rules import CHANNEL_LABELS
 from portal.dunning.tables import CallOutcome, DunningAction, Letter
+from portal.audit import labels as audit_labels
 from portal.messages import N_
 from portal.tasks.rules import local_today
 
@@ -23,18 +24,6 @@ HISTORY_LIMIT = 2000  # audit events of one invoice; far more than one debt ever
 ACTION_STATUS_LABELS = {
     "pending": N_("Pending"), "done": N_("Done"), "skipped": N_("Skipped"), "awaiting_approval": N_("Awaiting approval"),
     "refused": N_("Refused"), "failed": N_("Failed"), "cancelled": N_("Cancelled"),
-}
-EVENT_LABELS = {
-    "invoice_issued": N_("Invoice issued"), "payment_recorded": N_("Payment recorded"),
-    "invoice_cancelled": N_("Invoice cancelled"), "credit_note_issued": N_("Credit note issued"),
-    "payment_reversed": N_("Payment reversed"), "payment_credit_recorded": N_("Overpayment kept as credit"),
-    "checkout_started": N_("Online payment started"), "call_outcome_recorded": N_("Call outcome recorded"),
-    "task_done": N_("Task done"), "dunning_step_done": N_("Ladder step carried out"),
-    "dunning_step_due": N_("Ladder step due"), "dunning_step_awaiting_approval": N_("Ladder step awaits approval"),
-    "dunning_step_failed": N_("Ladder step failed"), "dunning_step_skipped": N_("Ladder step skipped"),
-    "dunning_step_approved": N_("Ladder step approved"), "dunning_step_refused": N_("Ladder step refused"),
-    "dunning_task_reassigned": N_("Ladder task reassigned"), "dunning_paused": N_("Ladder paused"),
-    "dunning_pause_ended": N_("Pause ended"), "letter_sent": N_("Letter sent"),
 }
 # What the lawyer checks before filing; printed with empty boxes on the cover page.
 CHECKLIST = (
@@ -51,8 +40,8 @@ _ORDER = {"action": 0, "call": 1, "event": 2}
 
 
 def event_label(action: str) -> str:
-    """The message id for an audit action (unknown ones are spelled out: "x_y" -> "X y")."""
-    return EVENT_LABELS.get(action, action.replace("_", " ").capitalize())
+    """The message id for an audit action, as the timelines name it."""
+    return audit_labels.label(action)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

@@ -6,6 +6,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from litestar.plugins.jinja import JinjaTemplateEngine as Engine
 from litestar.template.config import TemplateConfig
 
+from portal.audit import labels as audit_labels
 from portal.orders.rules import STAGE_LABELS
 from portal.settings import ROOT, Settings
 from portal.web import i18n
@@ -40,6 +41,7 @@ def build_environment(settings: Settings) -> Environment:
         current_language=i18n.current_language,
         production=settings.production,
         stage_labels=STAGE_LABELS,
+        audit_label=audit_labels.label,
     )
     return env
 
