@@ -84,7 +84,7 @@ async def run(url: str, meta: dict, runs: int, limit: float) -> dict:
         report = await run_dunning(settings, t0, send_email=False)
         assert report.actions_planned == 0 and report.actions_done == 0, report.line()
         idle_no_pool.append(report.seconds)
-    async with db.pool(engine, 4):
+    async with db.pool(engine, 10):  # DB_POOL_SIZE's default, as `portal serve` ticks
         idle = []
         for _ in range(runs):
             report = await run_dunning(settings, t0, send_email=False)

@@ -45,6 +45,13 @@ class PlanReport:
     pauses_ended: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
 
+    def add(self, other: "PlanReport") -> None:
+        self.invoices += other.invoices
+        self.actions += other.actions
+        self.pauses_ended += other.pauses_ended
+        for status, n in other.by_status.items():
+            self.by_status[status] = self.by_status.get(status, 0) + n
+
 
 async def load_ladders() -> dict[int, LadderFacts]:
     ladders = {row["id"]: LadderFacts(row["id"], row["version"], []) for row in await Ladder.select(Ladder.id, Ladder.version)}
@@ -74,7 +81,7 @@ JOIN invoices i ON i.id = s.invoice
 JOIN clients c ON c.id = i.client
 LEFT JOIN dunning_client_ladders cl ON cl.client = i.client
 LEFT JOIN dunning_segment_ladders sl ON sl.segment = c.segment
-WHERE s.next_at <= {} AND (s.next_at > {} OR (s.next_at = {} AND s.invoice > {}))
+WHERE s.next_at <= {} AND (s.next_at > {} OR (s.next_at = {} AND s.invoice > {})) AND s.invoice % {} = {}
 ORDER BY s.next_at, s.invoice
 LIMIT {}
 """
@@ -92,12 +99,15 @@ def _as_datetime(value) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
-async def plan(as_of: dt.datetime, tz: str, *, ladders: dict[int, LadderFacts] | None = None, batch: int = BATCH) -> PlanReport:
+async def plan(as_of: dt.datetime, tz: str, *, ladders: dict[int, LadderFacts] | None = None, batch: int = BATCH,
+               part: tuple[int, int] = (0, 1)) -> PlanReport:
+    """Plan every due invoice, or the invoices of one part (k, n): those whose id is k modulo n
+    (parts planned at once on separate connections never meet)."""
     ladders = ladders if ladders is not None else await load_ladders()
     report = PlanReport()
     after_at, after_id = _EPOCH, 0
     while True:
-        rows = await Invoice.raw(_CANDIDATES, as_of, after_at, after_at, after_id, batch)
+        rows = await Invoice.raw(_CANDIDATES, as_of, after_at, after_at, after_id, part[1], part[0], batch)
         if not rows:
             return report
         after_at, after_id = _as_datetime(rows[-1]["state_next_at"]), rows[-1]["id"]

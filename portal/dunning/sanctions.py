@@ -38,7 +38,7 @@ async def _locked_client(client_id: int) -> dict:
         Client.service_priority, Client.on_credit_hold,
     ).where(Client.id == client_id)
     if db.is_postgres():  # a payment lifting and a step applying for one client queue here
-        query = query.lock_rows()
+        query = query.lock_rows("NO KEY UPDATE")  # rows that reference the client (FK checks) need not wait
     client = await query.first()
     if client is None:
         raise LookupError(client_id)

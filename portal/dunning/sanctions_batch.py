@@ -31,7 +31,7 @@ async def apply_sanctions(requests: list[tuple[int, int, str]], now: dt.datetime
         Client.on_credit_hold,
     ).where(Client.id.is_in(client_ids)).order_by(Client.id)
     if db.is_postgres():  # a payment lifting sanctions of one of these clients waits, and the other way round
-        query = query.lock_rows()
+        query = query.lock_rows("NO KEY UPDATE")  # inserts referencing these clients need not wait
     clients = {row["id"]: row for row in await query}
     active = {(r["client"], r["kind"]) for r in await Sanction.select(Sanction.client, Sanction.kind).where(
         Sanction.client.is_in(client_ids) & Sanction.lifted_at.is_null()
