@@ -80,7 +80,8 @@ async def calendar_row(task_id: int, now: dt.datetime, tz: str) -> dict | None:
 async def _locked_task(task_id: int, actor: Actor, is_admin: bool) -> dict:
     """The task to finish, locked on PostgreSQL (two clicks: the second sees the first's result).
     Someone else's task is TaskNotFound, exactly like a missing one."""
-    query = Task.select(Task.id, Task.kind, Task.assignee, Task.client, Task.order, Task.invoice, Task.done_at, Task.title).where(
+    query = Task.select(Task.id, Task.kind, Task.assignee, Task.client, Task.order, Task.invoice, Task.done_at, Task.title,
+                        Task.dunning_action).where(
         Task.id == task_id
     )
     if db.is_postgres():
@@ -152,6 +153,9 @@ async def complete_plain(task_id: int, outcome: str, actor: Actor, *, is_admin: 
         task = await _locked_task(task_id, actor, is_admin)
         if task["done_at"] is not None:
             checked.errors["outcome"] = _("This task is already done.")
+        elif task["kind"] == "approval" and task["dunning_action"] is not None:
+            # the ladder waits for the decision itself, not for this task
+            checked.errors["outcome"] = _("Approve or refuse the hand-over on the invoice's page: the ladder waits for that decision.")
         if not checked.ok:
             return checked
         await Task.update({Task.done_at: now or utcnow(), Task.outcome: checked.values["outcome"]}).where(Task.id == task_id)

@@ -91,6 +91,12 @@ async def test_admin_approves_a_privileged_clients_hand_over(db, settings, clien
     assert (await post(client, f"/staff/dunning/actions/{action['id']}/approve")).status_code == 403
     client.cookies.clear()
     await login(client, admin)
+    approval = await Task.select(Task.id).where((Task.dunning_action == action["id"]) & (Task.kind == "approval")).first()
+    calendar = (await client.get("/staff/calendar")).text
+    assert f'/staff/invoices/{invoice["id"]}#escalation' in calendar  # the calendar sends the admin to decide
+    closed = await post(client, f"/staff/calendar/tasks/{approval['id']}/done", {"outcome": "fine"}, headers={"HX-Request": "true"})
+    assert "the ladder waits for that decision" in closed.text  # closing the task is no decision
+    assert (await Task.select(Task.done_at).where(Task.id == approval["id"]).first())["done_at"] is None
     page = (await client.get(f"/staff/invoices/{invoice['id']}")).text
     assert "Approve hand-over" in page
     assert (await post(client, f"/staff/dunning/actions/{action['id']}/approve")).status_code == 303
