@@ -10,6 +10,7 @@ import json
 from typing import Any, Sequence
 
 from piccolo.columns import JSON, BigInt, Boolean, Column, Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.columns.combination import WhereRaw
 from piccolo.table import Table
 
 from portal import db
@@ -97,10 +98,8 @@ async def update_many(table: type[Table], key: Column, columns: Sequence[Column]
         )
 
 
-def ids_in(column: Column, ids) -> "WhereRaw":
+def ids_in(column: Column, ids) -> WhereRaw:
     """`column IN (...)` for many integer ids, written inline (ints only, so nothing to escape):
     Piccolo's is_in converts each value on its own, which shows at thousands of ids."""
-    from piccolo.columns.combination import WhereRaw
-
     values = ", ".join(str(int(i)) for i in ids) or "NULL"
     return WhereRaw(f"{_name(column)} IN ({values})")

@@ -36,7 +36,7 @@ class EscalationError(Exception):
     """A request refused; the message is shown to the user."""
 
 
-async def mark_stale(invoice_ids: list[int], now: dt.datetime | None = None) -> None:
+async def mark_stale(invoice_ids: list[int]) -> None:
     """The facts of these invoices changed: the next tick looks at them again."""
     if invoice_ids:
         await DunningState.update({DunningState.next_at: LOOK_AGAIN}).where(DunningState.invoice.is_in(invoice_ids))
@@ -96,7 +96,7 @@ async def pause(
         if promised_date is not None:
             after["promised_date"] = promised_date.isoformat()
         await audit.record(actor, "dunning_paused", "invoice", invoice_id, client_id=invoice["client"], after=after)
-        await mark_stale([invoice_id], now)
+        await mark_stale([invoice_id])
     return row.id
 
 
@@ -139,7 +139,7 @@ async def _end(pause_id: int, end_reason: str, actor: Actor, now: dt.datetime) -
         actor, "dunning_pause_ended", "invoice", row["invoice"], client_id=row["client"],
         before={"kind": row["kind"]}, after={"end_reason": end_reason},
     )
-    await mark_stale([row["invoice"]], now)
+    await mark_stale([row["invoice"]])
     return row
 
 
@@ -172,6 +172,6 @@ async def on_payment(invoice_ids: list[int], actor: Actor, now: dt.datetime | No
         for pause_row in await Pause.select(Pause.id).where(Pause.invoice.is_in(settled) & Pause.ended_at.is_null()):
             await _end(pause_row["id"], "paid", actor, now)
         await untrack(settled)
-    await mark_stale([r["id"] for r in rows if r["status"] == "issued"], now)
+    await mark_stale([r["id"] for r in rows if r["status"] == "issued"])
     for client_id in sorted({r["client"] for r in rows}):
         await lift_if_clear(client_id, actor, now)

@@ -13,7 +13,6 @@ holds up the others.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 from dataclasses import dataclass, field
 
@@ -190,7 +189,6 @@ def _money(minor: int, currency: str, language: str) -> str:
         i18n._language.reset(token)
 
 
-@functools.lru_cache(maxsize=4096)
 def _date(day: dt.date, language: str) -> str:
     token = i18n._language.set(language)
     try:

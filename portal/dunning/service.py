@@ -86,7 +86,7 @@ async def skip_next_many(invoice_ids: list[int], reason: str, actor: Actor, *, t
                 skipped += 1
                 await audit.record(actor, "dunning_step_skipped", "invoice", invoice["id"], client_id=invoice["client"],
                                    after={"step": step.name, "reason": reason})
-                await escalation.mark_stale([invoice["id"]], now)
+                await escalation.mark_stale([invoice["id"]])
     return skipped
 
 
@@ -136,7 +136,7 @@ async def decide_approval(action_id: int, approve: bool, reason: str, actor: Act
         )
         await audit.record(actor, "dunning_step_approved" if approve else "dunning_step_refused", "invoice", action["invoice"],
                            client_id=action["client"], after={"reason": reason})
-        await escalation.mark_stale([action["invoice"]], now)
+        await escalation.mark_stale([action["invoice"]])
     return action
 
 

@@ -8,16 +8,9 @@ import datetime as dt
 from portal.billing.tables import Invoice
 from portal.clients.tables import Client
 from portal.dunning import rules
+from portal.dunning.ladders import effective_ladder_id
 from portal.dunning.planner import load_ladders
-from portal.dunning.tables import CallOutcome, ClientLadder, DunningAction, DunningState, Ladder, Pause, SegmentLadder
-
-
-async def _ladder_of(client: dict) -> int | None:
-    override = await ClientLadder.select(ClientLadder.ladder).where(ClientLadder.client == client["id"]).first()
-    if override:
-        return override["ladder"]
-    segment = await SegmentLadder.select(SegmentLadder.ladder).where(SegmentLadder.segment == client["segment"]).first()
-    return segment["ladder"] if segment else None
+from portal.dunning.tables import CallOutcome, DunningAction, DunningState, Ladder, Pause
 
 
 async def for_invoice(invoice_id: int, now: dt.datetime, tz: str) -> dict | None:
@@ -30,7 +23,7 @@ async def for_invoice(invoice_id: int, now: dt.datetime, tz: str) -> dict | None
     client = await Client.select(Client.id, Client.segment, Client.privileged, Client.forgiveness_days).where(
         Client.id == invoice["client"]
     ).first()
-    ladder_id = await _ladder_of(client)
+    ladder_id = await effective_ladder_id(client["id"])
     ladders = await load_ladders()
     ladder = ladders.get(ladder_id) if ladder_id else None
     history = await DunningAction.select(
