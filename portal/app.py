@@ -34,6 +34,13 @@ from portal.dunning.reasons_staff import DelayReasonsController
 from portal.mail.staff import OutboxController
 from portal.dunning.ladders_staff import LaddersController
 from portal.dunning.letters_staff import InvoiceCaseFileController, LettersController
+from portal.negotiation.disputes_client import ClientDisputesController
+from portal.negotiation.disputes_staff import DisputesController
+from portal.negotiation.promises_client import ClientPromisesController
+from portal.negotiation.client import ClientSchedulesController
+from portal.negotiation.staff import StaffSchedulesController
+from portal.negotiation.links_web import ScheduleLinksController, ShareLinkPages
+from portal.negotiation.print_web import ClientSchedulePrint, StaffSchedulePrint
 from portal.settings import ROOT, Settings, load_settings
 from portal.web.errors import EXCEPTION_HANDLERS
 from portal.web.guards import ids_in_range
@@ -81,6 +88,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             InvoiceCaseFileController,
             SpecsController,
             ClientOrdersController,
+            ClientSchedulesController,
+            StaffSchedulesController,
+            ClientPromisesController,
+            ClientDisputesController,
+            DisputesController,
+            ScheduleLinksController,
+            ShareLinkPages,
+            StaffSchedulePrint,
+            ClientSchedulePrint,
             healthz,
             create_static_files_router(path="/static", directories=[ROOT / "static"], include_in_schema=False),
         ],

@@ -12,6 +12,9 @@ from portal.dunning.tables import (
     LadderStep, Letter, Pause, Sanction, SegmentLadder,
 )
 from portal.mail.tables import EmailMessage
+from portal.negotiation.tables import (
+    Dispute, Installment, LinkAttempt, Schedule, ScheduleInvoice, ScheduleVersion, ShareLink,
+)
 from portal.orders.tables import LayoutVariant, Order, TechnicalSpec
 from portal.settings import ROOT
 from portal.tasks.tables import Notification, Task
@@ -52,6 +55,13 @@ APP_CONFIG = AppConfig(
         ClientNotice,
         CalendarFeed,
         EmailMessage,
+        Schedule,
+        ScheduleInvoice,
+        ScheduleVersion,
+        Installment,
+        ShareLink,
+        LinkAttempt,
+        Dispute,
     ],
     migration_dependencies=[],
     commands=[],

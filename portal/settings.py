@@ -53,6 +53,14 @@ class Settings:
     max_promise_days: int = 30  # how far ahead a client may promise to pay
     action_max_attempts: int = 5  # a dunning action that keeps failing is marked failed after this
     email_max_attempts: int = 6  # an email that keeps failing is marked failed after this
+    # Negotiation policy (portal.negotiation.rules.Policy reads these).
+    proposal_review_days: int = 7  # a proposed schedule holds the ladder at most this long
+    plan_min_installment_minor: int = 5000  # no installment below this (minor units)
+    plan_horizon_days: tuple[tuple[str, int], ...] = (("A", 365), ("B", 180), ("C", 90))  # per segment
+    plan_grace_days: int = 3  # an installment is missed this many days after its date
+    dispute_max_days: int = 30  # a dispute holds the ladder at most this long
+    share_link_days: int = 14  # a shared schedule link expires after this
+    link_max_failures: int = 20  # wrong /s/ tokens per IP per hour before it is refused
     var_dir: Path = field(default=VAR_DIR)
 
     @property
@@ -94,6 +102,18 @@ def _bool(env: dict[str, str], name: str, default: bool) -> bool:
     if raw in ("0", "false", "no", "off"):
         return False
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _horizons(env: dict[str, str]) -> tuple[tuple[str, int], ...]:
+    """PLAN_HORIZON_DAYS="A:365,B:180,C:90": how far the last installment may lie, per segment."""
+    raw = env.get("PLAN_HORIZON_DAYS", "").strip() or "A:365,B:180,C:90"
+    out = []
+    for part in raw.split(","):
+        segment, _, days = part.strip().partition(":")
+        if len(segment.strip()) != 1 or not days.strip().isdigit() or int(days) < 1:
+            raise SettingsError(f"PLAN_HORIZON_DAYS must look like A:365,B:180,C:90, got {raw!r}")
+        out.append((segment.strip().upper(), int(days)))
+    return tuple(out)
 
 
 def _database_url(env: dict[str, str], var_dir: Path) -> str:
@@ -193,5 +213,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_promise_days=_int(env, "DUNNING_MAX_PROMISE_DAYS", 30, minimum=1),
         action_max_attempts=_int(env, "DUNNING_MAX_ATTEMPTS", 5, minimum=1),
         email_max_attempts=_int(env, "EMAIL_MAX_ATTEMPTS", 6, minimum=1),
+        proposal_review_days=_int(env, "PROPOSAL_REVIEW_DAYS", 7, minimum=1),
+        plan_min_installment_minor=_int(env, "PLAN_MIN_INSTALLMENT_MINOR", 5000, minimum=1),
+        plan_horizon_days=_horizons(env),
+        plan_grace_days=_int(env, "PLAN_GRACE_DAYS", 3, minimum=0),
+        dispute_max_days=_int(env, "DISPUTE_MAX_DAYS", 30, minimum=1),
+        share_link_days=_int(env, "SHARE_LINK_DAYS", 14, minimum=1),
+        link_max_failures=_int(env, "LINK_MAX_FAILURES", 20, minimum=1),
         var_dir=var_dir,
     )

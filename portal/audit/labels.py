@@ -64,6 +64,23 @@ ACTION_LABELS = {
     "delay_reason_reactivated": N_("Delay reason offered again"),
     "delay_reason_deactivated": N_("Delay reason no longer offered"),
     "calendar_feed_renewed": N_("Calendar link renewed"),
+    "share_link_created": N_("Schedule share link created"),
+    "share_link_revoked": N_("Schedule share link revoked"),
+    "share_link_used": N_("Schedule accepted through a share link"),
+    "dispute_opened": N_("Invoice disputed by the client"),
+    "dispute_resolved": N_("Dispute resolved"),
+    "escalation_changed": N_("Escalation state changed"),
+    "schedule_proposed": N_("Repayment schedule proposed"),
+    "schedule_drafted": N_("Repayment schedule drafted"),
+    "schedule_offered": N_("Repayment schedule offered to the client"),
+    "schedule_countered": N_("Repayment schedule countered"),
+    "schedule_accepted": N_("Repayment schedule accepted"),
+    "schedule_rejected": N_("Repayment schedule rejected"),
+    "schedule_prepared": N_("Negotiation prepared"),
+    "schedule_broken": N_("Repayment plan broken: an installment was missed"),
+    "schedule_completed": N_("Repayment plan completed"),
+    "installment_paid": N_("Installment paid"),
+    "installment_reminded": N_("Installment reminder sent"),
 }
 
 

@@ -10,6 +10,7 @@ from litestar import Controller, Request, get
 from litestar.response import Template
 
 from portal.billing import statement_rules, statements
+from portal.negotiation.disputes_client import panel_for
 from portal.web.guards import client_only
 from portal.web.i18n import gettext as _
 from portal.web.responses import current_user, found_or_404, page
@@ -38,7 +39,8 @@ class ClientInvoicesController(Controller):
         view = found_or_404(await statements.invoice_detail(current_user(request).client_id, invoice_id, today=today))
         settings = request.app.state.settings
         return page("billing/client_invoice.html", **view, today=today,
-                    pay_online=bool(settings.stripe_secret_key), bank_details=settings.bank_details)
+                    pay_online=bool(settings.stripe_secret_key), bank_details=settings.bank_details,
+                    negotiation=await panel_for(request, current_user(request).client_id, invoice_id))
 
     @get("/statement")
     async def statement(self, request: Request) -> Template:

@@ -145,7 +145,8 @@ async def record_payment(
                 after={"paid_minor": paid, "status": status, "method": method, "reference": reference},
             )
         await refresh_gates_for_invoices(invoice_ids, actor)
-        await escalation.on_payment(invoice_ids, actor)  # the ladder stops or goes on with the remainder
+        # the ladder stops or goes on with the remainder
+        await escalation.feed(escalation.Event("payment", tuple(invoice_ids), actor))
     return RecordedPayment(payment_id=payment.id, invoice_ids=invoice_ids)
 
 

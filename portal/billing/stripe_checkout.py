@@ -29,8 +29,8 @@ from portal.settings import Settings
 
 log = logging.getLogger("portal.stripe")
 
-# "installment" joins when repayment plans exist (a later issue).
-AMOUNT_CHOICES = ("balance",)
+# "installment": the part of an accepted repayment plan's next installment this invoice can take.
+AMOUNT_CHOICES = ("balance", "installment")
 # Stripe expires an unpaid Checkout Session 24 h after creating it; reuse one only well before that.
 REUSE_FOR = dt.timedelta(hours=23)
 NETWORK_RETRIES = 2  # the SDK retries with the same idempotency key
@@ -84,10 +84,11 @@ def cancel_url(settings: Settings, invoice_id: int) -> str:
     return f"{settings.base_url}/client/invoices/{invoice_id}"
 
 
-def amount_due(invoice: dict, amount_choice: str) -> int:
-    if amount_choice not in AMOUNT_CHOICES:
+def amount_due(invoice: dict, amount_choice: str, installment_minor: int | None = None) -> int:
+    if amount_choice not in AMOUNT_CHOICES or (amount_choice == "installment") != (installment_minor is not None):
         raise CheckoutRefused(N_("Choose what you want to pay."))
-    return invoice["total_minor"] - invoice["paid_minor"]
+    balance = invoice["total_minor"] - invoice["paid_minor"]
+    return balance if installment_minor is None else min(balance, installment_minor)
 
 
 def _reusable(attempt: dict, amount: int, currency: str, now: dt.datetime) -> bool:
@@ -99,7 +100,7 @@ def _reusable(attempt: dict, amount: int, currency: str, now: dt.datetime) -> bo
     )
 
 
-async def _attempt_for(invoice_id: int, client_id: int, amount_choice: str) -> tuple[dict, dict]:
+async def _attempt_for(invoice_id: int, client_id: int, amount_choice: str, installment_minor: int | None) -> tuple[dict, dict]:
     """The invoice and the attempt to (re)use: the open one for the same amount, or a new one.
 
     One transaction, the invoice row locked on PostgreSQL (SQLite holds the write lock already),
@@ -116,7 +117,7 @@ async def _attempt_for(invoice_id: int, client_id: int, amount_choice: str) -> t
             raise LookupError(invoice_id)
         if invoice["status"] == "cancelled" or invoice["kind"] != "invoice":
             raise CheckoutRefused(N_("This invoice cannot be paid online."))
-        amount = amount_due(invoice, amount_choice)
+        amount = amount_due(invoice, amount_choice, installment_minor)
         if amount <= 0:
             raise CheckoutRefused(N_("This invoice is already paid."))
         attempts = await CheckoutAttempt.select().where(CheckoutAttempt.invoice == invoice_id).order_by(
@@ -167,7 +168,8 @@ def _create_session(settings: Settings, params: dict[str, Any], key: str) -> dic
     return {"id": data["id"], "url": data.get("url") or "", "payment_intent": intent.get("id") if isinstance(intent, dict) else intent}
 
 
-async def start_checkout(invoice_id: int, client_id: int, amount_choice: str, settings: Settings, actor: Actor) -> Checkout:
+async def start_checkout(invoice_id: int, client_id: int, amount_choice: str, settings: Settings, actor: Actor, *,
+                         installment_minor: int | None = None) -> Checkout:
     """A Checkout Session for the invoice (of this client only: LookupError otherwise).
 
     Raises CheckoutRefused (nothing to pay, payment in progress, Stripe not configured) or
@@ -176,7 +178,7 @@ async def start_checkout(invoice_id: int, client_id: int, amount_choice: str, se
         if await client_invoice(invoice_id, client_id) is None:
             raise LookupError(invoice_id)  # another company's invoice is a 404 whatever the settings
         raise CheckoutRefused(N_("Online payment is not available. Please pay by bank transfer."))
-    invoice, attempt = await _attempt_for(invoice_id, client_id, amount_choice)
+    invoice, attempt = await _attempt_for(invoice_id, client_id, amount_choice, installment_minor)
     if attempt["session_id"] and attempt["url"]:
         return _checkout(attempt, attempt["session_id"], attempt["url"], reused=True)
 

@@ -9,6 +9,8 @@ from litestar.response import Response, Template
 from portal.billing import statements
 from portal.clients import service
 from portal.dunning import notices, sanctions
+from portal.negotiation import plans
+from portal.negotiation.service import STATUS_LABELS
 from portal.web.guards import client_only
 from portal.web.responses import current_user, found_or_404, is_htmx, page, see_other
 
@@ -21,11 +23,14 @@ class ClientHomeController(Controller):
     async def home(self, request: Request) -> Template:
         client_id = current_user(request).client_id  # always the user's own company, never a URL parameter
         client = found_or_404(await service.get_client(client_id))
+        settings = request.app.state.settings
         return page("client/home.html", client=client, contacts=await service.contacts_of(client_id),
                     balances=await statements.balances(client_id),
                     notices=await notices.recent_notices(client_id),
                     sanctions=await sanctions.active_sanctions(client_id),
-                    upcoming=await notices.upcoming_payments(client_id, statements.firm_today()))
+                    upcoming=await notices.upcoming_payments(client_id, statements.firm_today()),
+                    schedules=await plans.client_summary(client_id, statements.firm_today(), settings.plan_grace_days),
+                    status_labels=STATUS_LABELS)
 
     @post("/notices/{notice_id:int}/read")
     async def read_notice(self, request: Request, notice_id: int) -> Response:

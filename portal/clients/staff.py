@@ -12,6 +12,7 @@ from portal.dunning import state as escalation_state
 from portal.clients import rules, service
 from portal.dunning import ladders as dunning_ladders
 from portal.dunning import sanctions
+from portal.negotiation import disputes
 from portal.money import CURRENCIES
 from portal.tasks import service as tasks_service
 from portal.web.flash import flash
@@ -43,6 +44,7 @@ async def _detail_context(client_id: int, **extra) -> dict:
         "sanctions_history": await sanctions.sanction_history(client_id),
         "dunning_ladder": await dunning_ladders.client_ladder(client_id),
         "worst_escalation": await escalation_state.worst_for_client(client_id),
+        "discipline": await disputes.payment_discipline(client_id),
         "contact_values": {},
         "contact_errors": {},
         "user_values": {},

@@ -37,18 +37,22 @@ class TickReport:
     actions_failed: int
     emails: dict
     seconds: float
+    plans: dict | None = None
 
     def line(self) -> str:
         return (f"dunning tick as of {self.as_of}: {self.invoices_looked_at} invoices looked at, "
                 f"{self.actions_planned} actions planned, {self.actions_done} done, {self.actions_cancelled} cancelled, "
                 f"{self.actions_retrying} to retry, {self.actions_failed} failed, {self.pauses_ended} pauses ended; "
-                f"email {self.emails}; {self.seconds:.2f} s")
+                f"repayment plans {self.plans or {}}; email {self.emails}; {self.seconds:.2f} s")
 
 
 async def run_dunning(settings: Settings, as_of: dt.datetime | None = None, *, send_email: bool = True) -> TickReport:
     started = time.perf_counter()
     as_of = (as_of or utcnow()).astimezone(dt.timezone.utc)
     tz = settings.firm_timezone
+    from portal.negotiation import plans, rules as policy, service as negotiation  # plans steer before the ladder plans
+
+    steered = await plans.run(as_of, negotiation.Context(policy.Policy.from_settings(settings), tz))
     planned, done = await _plan_and_carry_out(settings, as_of, tz)
     emails: dict = {}
     if send_email and settings.smtp_host:
@@ -59,6 +63,7 @@ async def run_dunning(settings: Settings, as_of: dt.datetime | None = None, *, s
         as_of=as_of.isoformat(timespec="minutes"), invoices_looked_at=planned.invoices, actions_planned=planned.actions,
         pauses_ended=planned.pauses_ended, actions_done=done.done, actions_cancelled=done.cancelled,
         actions_retrying=done.retrying, actions_failed=done.failed, emails=emails, seconds=time.perf_counter() - started,
+        plans=asdict(steered),
     )
 
 

@@ -1,20 +1,25 @@
-"""The one way facts reach the escalation ladder: payments, promises, pauses and their end.
+"""The one way facts reach the escalation ladder: `feed(Event(...))`.
 
-Every function joins the caller's transaction (or opens one), writes the fact, leaves an audit
-event and marks the invoice's stored state stale (`next_at = now`), so the very next tick
-decides again from the facts. The ladder itself is never changed here: rules.decide reads it.
+Payments, spec approvals, promises, disputes, proposed, countered, accepted, rejected and broken
+repayment schedules, staff pauses and their lifting all come here. `feed` reads each invoice's
+state (transitions.state_of), refuses an event that state does not allow (EscalationError, shown
+to the user), writes the fact, leaves an `escalation_changed` audit event with the state before
+and after, and marks the invoice's stored state stale (`next_at = LOOK_AGAIN`) so the very next
+tick decides again from the facts. It joins the caller's transaction or opens one. The ladder
+itself is never changed here: rules.decide reads it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from portal import bulk, db
 from portal.audit import service as audit
 from portal.audit.service import Actor
 from portal.billing.tables import Invoice
 from portal.clock import utcnow
-from portal.dunning import rules
+from portal.dunning import rules, transitions
 from portal.dunning.tables import DunningAction, DunningState, Pause
 from portal.mail.tables import EmailMessage
 from portal.tasks.tables import Task
@@ -109,24 +114,24 @@ async def record_promise(
     invoice_id: int, promised_date: dt.date, actor: Actor, *, grace_days: int, tz: str, max_days: int,
     source_type: str = "", source_id: int | None = None, now: dt.datetime | None = None,
 ) -> int:
-    """The client promised to pay by `promised_date`: the ladder waits until then plus grace.
-    A promise replaces an earlier open promise on the same invoice."""
+    """The client (in the portal) or staff (from a call) say it will be paid by `promised_date`:
+    checked against the policy, then fed as a "promise" event; returns the promise's pause id."""
     now = now or utcnow()
     today = rules.local_date(now, tz)
     if promised_date < today:
         raise EscalationError("A promised date cannot be in the past.")
     if promised_date > today + dt.timedelta(days=max_days):
         raise EscalationError(f"A promised date can be at most {max_days} days ahead.")
-    async with db.transaction():
-        open_promises = await Pause.select(Pause.id).where(
-            (Pause.invoice == invoice_id) & (Pause.kind == "promise") & Pause.ended_at.is_null()
-        )
-        for old in open_promises:
-            await _end(old["id"], "replaced", actor, now)
-        return await pause(
-            invoice_id, "promise", actor, until=promise_until(promised_date, grace_days, tz), promised_date=promised_date,
-            reason=f"promised to pay by {promised_date.isoformat()}", source_type=source_type, source_id=source_id, now=now,
-        )
+    await feed(Event(
+        "promise", (invoice_id,), actor, until=promise_until(promised_date, grace_days, tz), promised_date=promised_date,
+        source_type=source_type, source_id=source_id, now=now,
+    ))
+    return await _open_pause_id(invoice_id, "promise")
+
+
+async def _open_pause_id(invoice_id: int, kind: str) -> int:
+    rows = await _open_of(invoice_id, (kind,))
+    return rows[0]["id"] if rows else 0
 
 
 async def _end(pause_id: int, end_reason: str, actor: Actor, now: dt.datetime) -> dict | None:
@@ -143,10 +148,13 @@ async def _end(pause_id: int, end_reason: str, actor: Actor, now: dt.datetime) -
     return row
 
 
-async def lift_pause(pause_id: int, actor: Actor, *, reason: str = "lifted", now: dt.datetime | None = None) -> bool:
-    """End a pause before its time (staff lift it, a dispute is resolved, a plan ends)."""
-    async with db.transaction():
-        return await _end(pause_id, reason, actor, now or utcnow()) is not None
+async def lift_pause(pause_id: int, actor: Actor, *, now: dt.datetime | None = None) -> bool:
+    """Staff end a pause (their own, or a promise) before its time: fed as "pause_lifted"."""
+    row = await Pause.select(Pause.invoice, Pause.kind).where((Pause.id == pause_id) & Pause.ended_at.is_null()).first()
+    if row is None or row["kind"] not in ("manual", "promise"):
+        return False
+    await feed(Event("pause_lifted", (row["invoice"],), actor, now=now))
+    return True
 
 
 async def on_payment(invoice_ids: list[int], actor: Actor, now: dt.datetime | None = None) -> None:
@@ -175,3 +183,194 @@ async def on_payment(invoice_ids: list[int], actor: Actor, now: dt.datetime | No
     await mark_stale([r["id"] for r in rows if r["status"] == "issued"])
     for client_id in sorted({r["client"] for r in rows}):
         await lift_if_clear(client_id, actor, now)
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened to some invoices. `kind` is one of transitions.EVENTS, or
+    "payment" (billing's: split into payment_partial / payment_full per invoice). `until` bounds
+    the pause an event starts (the caller computes it from policy: negotiation.rules.pause_until)."""
+
+    kind: str
+    invoice_ids: tuple[int, ...]
+    actor: Actor
+    reason: str = ""
+    until: dt.datetime | None = None
+    promised_date: dt.date | None = None
+    source_type: str = ""
+    source_id: int | None = None
+    now: dt.datetime | None = None
+
+
+REFUSALS = {
+    "promise": "A promise cannot be recorded for this invoice now.",
+    "dispute_opened": "This invoice cannot be disputed now.",
+    "proposal": "A repayment schedule cannot be proposed for this invoice now.",
+    "plan_accepted": "This schedule cannot be accepted now.",
+    "staff_pause": "This invoice cannot be paused now.",
+}
+
+
+async def states_of(invoice_ids: list[int], *, before_payment: bool = False) -> dict[int, str]:
+    """Each invoice's escalation state (transitions.STATES) from its status, open pauses and whether
+    a legal step waits for an admin. `before_payment`: billing has just booked a payment in this
+    transaction; the state it had before that (its pauses are still open)."""
+    if not invoice_ids:
+        return {}
+    rows = await _statuses(invoice_ids)
+    kinds: dict[int, set[str]] = {}
+    for p in await Pause.select(Pause.invoice, Pause.kind).where(Pause.invoice.is_in(invoice_ids) & Pause.ended_at.is_null()):
+        kinds.setdefault(p["invoice"], set()).add(p["kind"])
+    blocked = {
+        r["invoice"] for r in await DunningState.select(DunningState.invoice).where(
+            DunningState.invoice.is_in(invoice_ids) & DunningState.paused_kind.is_in(list(rules.BLOCKING))
+        )
+    }
+    return {
+        r["id"]: transitions.state_of(
+            kinds.get(r["id"], set()), settled=r["status"] != "issued" and not before_payment, blocked=r["id"] in blocked
+        )
+        for r in rows
+    }
+
+
+async def _statuses(invoice_ids: list[int]) -> list[dict]:
+    return await Invoice.select(Invoice.id, Invoice.client, Invoice.status).where(Invoice.id.is_in(invoice_ids))
+
+
+async def feed(event: Event) -> dict[int, str]:
+    """Apply one event to its invoices; returns each invoice's state after it."""
+    now = event.now or utcnow()
+    ids = sorted(set(event.invoice_ids))
+    async with db.transaction():
+        # billing has just settled these invoices in this transaction (a payment, or a credit note that
+        # resolves a dispute): the state before is read from their pauses, as if still open
+        before = await states_of(ids, before_payment=event.kind in ("payment", "dispute_credited", "dispute_corrected"))
+        if set(before) != set(ids):
+            raise LookupError(sorted(set(ids) - set(before)))
+        rows = {r["id"]: r for r in await _statuses(ids)}
+        kinds = _event_kinds(event.kind, rows)
+        for invoice_id in ids:
+            kind = kinds[invoice_id]
+            if not transitions.allowed(before[invoice_id], kind):
+                if kind in ("payment_partial", "payment_full", "spec_approved") and before[invoice_id] == "settled":
+                    continue  # money or an approval after the ladder ended: nothing to change
+                raise EscalationError(REFUSALS.get(kind, "This cannot be done in the invoice's current state."))
+        await _HANDLERS[event.kind](event, ids, now)
+        after = await states_of(ids)
+        await _show_pauses(ids)
+        for invoice_id in ids:
+            if kinds[invoice_id] == "payment_partial" and before[invoice_id] == after[invoice_id]:
+                continue  # billing's own payment_recorded event says it all
+            await audit.record(
+                event.actor, "escalation_changed", "invoice", invoice_id, client_id=rows[invoice_id]["client"],
+                before={"state": before[invoice_id]},
+                after={"event": kinds[invoice_id], "state": after[invoice_id], **({"reason": event.reason} if event.reason else {})},
+            )
+        await mark_stale(ids)
+    return after
+
+
+async def _show_pauses(invoice_ids: list[int]) -> None:
+    """The worklist and the client's page show the pause at once, not after the next tick."""
+    open_pauses: dict[int, dict] = {}
+    for p in await Pause.select(Pause.invoice, Pause.kind, Pause.until).where(
+        Pause.invoice.is_in(invoice_ids) & Pause.ended_at.is_null()
+    ):
+        held = open_pauses.get(p["invoice"])
+        if held is None or rules.PAUSE_RANK.index(p["kind"]) < rules.PAUSE_RANK.index(held["kind"]):
+            open_pauses[p["invoice"]] = p
+    for invoice_id in invoice_ids:
+        pause_row = open_pauses.get(invoice_id)
+        query = DunningState.update({
+            DunningState.paused_kind: pause_row["kind"] if pause_row else "",
+            DunningState.paused_until: pause_row["until"] if pause_row else None,
+        }).where(DunningState.invoice == invoice_id)
+        if pause_row is None:  # a legal step waiting for an admin still waits
+            query = query.where(DunningState.paused_kind.not_in(list(rules.BLOCKING)))
+        await query
+
+
+def _event_kinds(kind: str, rows: dict[int, dict]) -> dict[int, str]:
+    if kind not in _HANDLERS:
+        raise ValueError(kind)
+    if kind != "payment":
+        return dict.fromkeys(rows, kind)
+    return {i: "payment_full" if r["status"] != "issued" else "payment_partial" for i, r in rows.items()}
+
+
+async def _payment(event: Event, ids: list[int], now: dt.datetime) -> None:
+    from portal.negotiation import plans  # a plan listens to the payments of its invoices
+
+    await on_payment(ids, event.actor, now)
+    await plans.after_payment(ids, event.actor, now)
+
+
+async def _noted(event: Event, ids: list[int], now: dt.datetime) -> None:
+    """The state does not change; the audit event and the fresh decision are what count."""
+
+
+async def _promise(event: Event, ids: list[int], now: dt.datetime) -> None:
+    if event.promised_date is None or event.until is None:
+        raise ValueError("a promise needs its date and its end")
+    for invoice_id in ids:
+        await _end_open(invoice_id, ("promise",), "replaced", event.actor, now)
+        await pause(invoice_id, "promise", event.actor, until=event.until, promised_date=event.promised_date,
+                    reason=event.reason or f"promised to pay by {event.promised_date.isoformat()}",
+                    source_type=event.source_type, source_id=event.source_id, now=now)
+
+
+def _pausing(kind: str, replaces: tuple[str, ...] = (), ends: tuple[str, ...] = (), end_reason: str = ""):
+    async def handler(event: Event, ids: list[int], now: dt.datetime) -> None:
+        for invoice_id in ids:
+            if ends:
+                await _end_open(invoice_id, ends, end_reason, event.actor, now)
+            if replaces and await _open_of(invoice_id, replaces):
+                continue  # a counter-offer keeps the pause the first proposal started: it cannot stall for longer
+            await pause(invoice_id, kind, event.actor, until=event.until, reason=event.reason,
+                        source_type=event.source_type, source_id=event.source_id, now=now)
+    return handler
+
+
+def _ending(kinds: tuple[str, ...], end_reason: str):
+    async def handler(event: Event, ids: list[int], now: dt.datetime) -> None:
+        for invoice_id in ids:
+            await _end_open(invoice_id, kinds, end_reason, event.actor, now)
+    return handler
+
+
+async def _open_of(invoice_id: int, kinds: tuple[str, ...]) -> list[dict]:
+    return await Pause.select(Pause.id).where(
+        (Pause.invoice == invoice_id) & Pause.kind.is_in(list(kinds)) & Pause.ended_at.is_null()
+    )
+
+
+async def _end_open(invoice_id: int, kinds: tuple[str, ...], end_reason: str, actor: Actor, now: dt.datetime) -> None:
+    for row in await _open_of(invoice_id, kinds):
+        await _end(row["id"], end_reason, actor, now)
+
+
+async def _settled_by_billing(event: Event, ids: list[int], now: dt.datetime) -> None:
+    """A credit note or a correction cancelled the invoice (billing did, in this transaction):
+    its dispute pause ends and the ladder lets go of it."""
+    for invoice_id in ids:
+        await _end_open(invoice_id, ("dispute",), "resolved", event.actor, now)
+    await on_payment(ids, event.actor, now)
+
+
+_HANDLERS = {
+    "payment": _payment,
+    "spec_approved": _noted,
+    "installment_paid": _noted,
+    "promise": _promise,
+    "dispute_opened": _pausing("dispute"),
+    "dispute_rejected": _ending(("dispute",), "resolved"),
+    "dispute_credited": _settled_by_billing,
+    "dispute_corrected": _settled_by_billing,
+    "proposal": _pausing("proposal", replaces=("proposal",)),
+    "schedule_rejected": _ending(("proposal",), "rejected"),
+    "plan_accepted": _pausing("plan", ends=("proposal", "promise", "manual"), end_reason="plan"),
+    "plan_broken": _ending(("plan",), "broken"),
+    "staff_pause": _pausing("manual"),
+    "pause_lifted": _ending(("manual", "promise"), "lifted"),
+}

@@ -18,7 +18,7 @@ from portal import bulk, db
 from portal.audit import service as audit
 from portal.billing.tables import Invoice
 from portal.clock import utcnow
-from portal.dunning import rules
+from portal.dunning import rules, transitions
 from portal.dunning.tables import DunningAction, DunningState, Ladder, LadderStep, Pause
 from portal.tasks import notifications
 from portal.tasks.tables import Task
@@ -126,10 +126,12 @@ async def _plan_batch(rows: list[dict], ladders: dict[int, LadderFacts], as_of: 
             taken.setdefault(a["invoice"], []).append(rules.Taken(a["step"], a["status"], a["taken_at"]))
         pauses: dict[int, list[rules.PauseFacts]] = {}
         deferral: set[int] = set()
-        for p in await Pause.select(Pause.id, Pause.invoice, Pause.kind, Pause.starts_at, Pause.until, Pause.ended_at).where(
-            bulk.ids_in(Pause.invoice, ids)
-        ):
-            pauses.setdefault(p["invoice"], []).append(rules.PauseFacts(p["id"], p["kind"], p["starts_at"], p["until"], p["ended_at"]))
+        for p in await Pause.select(
+            Pause.id, Pause.invoice, Pause.kind, Pause.starts_at, Pause.until, Pause.ended_at, Pause.end_reason
+        ).where(bulk.ids_in(Pause.invoice, ids)):
+            pauses.setdefault(p["invoice"], []).append(
+                rules.PauseFacts(p["id"], p["kind"], p["starts_at"], p["until"], p["ended_at"], p["end_reason"])
+            )
             if p["kind"] in ("promise", "proposal", "plan"):
                 deferral.add(p["invoice"])
         new_actions: list[tuple] = []
@@ -197,23 +199,30 @@ async def _update_states(states: list[tuple]) -> None:
 
 
 async def _end_expired(expired: list[tuple[dict, rules.PauseFacts]], as_of: dt.datetime) -> int:
-    """Pauses whose time ran out with the invoice still open: a promise is broken (the manager is
-    told), anything else simply expired. Only the runner whose update wins tells anyone."""
+    """Pauses whose time ran out with the invoice still open: a promise or a plan is broken (the
+    manager is told), anything else simply expired. Only the runner whose update wins tells anyone."""
     ended = 0
     for row, pause in expired:
-        end_reason = "broken" if pause.kind == "promise" else "expired"
+        end_reason = "broken" if pause.kind in ("promise", "plan") else "expired"
         won = await Pause.update({Pause.ended_at: pause.until, Pause.end_reason: end_reason}).where(
             (Pause.id == pause.id) & Pause.ended_at.is_null()
         ).returning(Pause.id)
         if not won:
             continue
         ended += 1
-        await audit.record_system_events([("promise_broken" if end_reason == "broken" else "dunning_pause_ended", "invoice",
-                                           row["id"], row["client"], {"kind": pause.kind}, {"end_reason": end_reason})])
+        event = transitions.EXPIRY_EVENTS.get(pause.kind, "pause_expired")
+        state = transitions.state_of({pause.kind}, settled=False, blocked=False)
+        await audit.record_system_events([
+            ("promise_broken" if pause.kind == "promise" else "dunning_pause_ended", "invoice", row["id"], row["client"],
+             {"kind": pause.kind}, {"end_reason": end_reason}),
+            ("escalation_changed", "invoice", row["id"], row["client"], {"state": state},
+             {"event": event, "state": transitions.target(state, event)}),
+        ])
         if end_reason == "broken" and row["sales_manager"]:
+            what = "the promise to pay" if pause.kind == "promise" else "the repayment plan for"
             await notifications.notify(
                 row["sales_manager"],
-                f"{row['client_name']} did not keep the promise to pay {row['code']}: the ladder goes on.",
+                f"{row['client_name']} did not keep {what} {row['code']}: the ladder goes on.",
                 f"/staff/invoices/{row['id']}",
             )
     return ended

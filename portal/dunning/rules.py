@@ -11,7 +11,8 @@ The schedule of a step:
 - spaced: after a step taken late (after downtime or a pause), the ladder catches up one day at a
   time: the next step comes no earlier than the next day (the same day when the ladder puts the two
   on one day) at its own time, so pressure still rises step by step, never all at once;
-- after a pause: a step that fell due while the ladder was paused is due when the pause ends.
+- after a pause: a step that fell due while the ladder was paused is due when the pause ends;
+  after a broken repayment plan the next step is due at once, whatever its own day.
 Steps are taken in order, one after another, never two at once out of order and never skipped:
 a step the ladder passes over (a demand letter when the client asked for a deferral) is recorded
 as skipped with its reason. A privileged client's legal hand-over waits for an admin's approval.
@@ -61,6 +62,8 @@ SANCTION_LABELS = {
     "credit_hold": N_("Put the client on credit hold"),
 }
 LOWEST_PRIORITY = 3
+# When several pauses hold, the first kind here is the one shown (a disputed invoice on a plan is "disputed").
+PAUSE_RANK = ("dispute", "plan", "proposal", "promise", "manual")
 # Statuses of a recorded action that let the ladder go on to the next step.
 PASSED = ("pending", "done", "skipped", "failed", "cancelled")
 # ... and those that stop it until someone decides.
@@ -109,6 +112,13 @@ class PauseFacts:
     starts_at: dt.datetime
     until: dt.datetime | None
     ended_at: dt.datetime | None = None
+    end_reason: str = ""
+
+    @property
+    def breaks_plan(self) -> bool:
+        """A repayment plan that ended unpaid (broken, or run out before it was recorded): the
+        ladder goes one step further at once instead of waiting for the step's own day."""
+        return self.kind == "plan" and self.end_reason in ("", "broken")
 
     def active_at(self, as_of: dt.datetime) -> bool:
         if self.starts_at > as_of or (self.ended_at is not None and self.ended_at <= as_of):
@@ -179,8 +189,9 @@ def needs_approval(step: Step, invoice: InvoiceFacts) -> bool:
 
 def scheduled_at(
     step: Step, invoice: InvoiceFacts, previous: tuple[Step, dt.datetime] | None, resumed_at: dt.datetime | None, tz: str,
+    *, at_once: bool = False,
 ) -> dt.datetime:
-    at = nominal_at(step, invoice, tz)
+    at = resumed_at if at_once and resumed_at is not None else nominal_at(step, invoice, tz)
     if previous is not None:
         prev_step, prev_taken = previous
         gap = (step.offset_days + shift_days(step, invoice)) - (prev_step.offset_days + shift_days(prev_step, invoice))
@@ -212,7 +223,7 @@ def decide(
             decision.blocked = last_taken.status
     if invoice.balance_minor <= 0 or invoice.status != "issued" or decision.blocked:
         return decision
-    for pause in pauses:
+    for pause in sorted(pauses, key=lambda p: PAUSE_RANK.index(p.kind) if p.kind in PAUSE_RANK else len(PAUSE_RANK)):
         if pause.active_at(as_of):
             decision.paused_by = pause
             decision.next_at = pause.until
@@ -220,12 +231,17 @@ def decide(
     taken_ids = {t.step_id for t in taken}
     floor = (previous[0].position, previous[0].id) if previous else (-(10**9), 0)
     remaining = [s for s in ladder if s.id not in taken_ids and (s.position, s.id) > floor and s.active and s.channel in CHANNELS]
-    ended = [p.ends_at() for p in pauses if not p.active_at(as_of) and p.starts_at <= as_of and p.ends_at() is not None]
-    resumed_at = max((t for t in ended if t <= as_of), default=None)  # type: ignore[type-var]
+    ended = [
+        p for p in pauses
+        if not p.active_at(as_of) and p.starts_at <= as_of and p.ends_at() is not None and p.ends_at() <= as_of  # type: ignore[operator]
+    ]
+    last_ended = max(ended, key=lambda p: p.ends_at(), default=None)  # type: ignore[arg-type, return-value]
+    resumed_at = last_ended.ends_at() if last_ended else None
     if previous is not None and resumed_at is not None and resumed_at <= previous[1]:
         resumed_at = None  # that pause ended before the last step: it delays nothing now
+    at_once = resumed_at is not None and last_ended is not None and last_ended.breaks_plan
     for step in remaining:
-        at = scheduled_at(step, invoice, previous, resumed_at, tz)
+        at = scheduled_at(step, invoice, previous, resumed_at, tz, at_once=at_once)
         if decision.paused_by is not None or at > as_of:
             decision.next_step = step
             if decision.paused_by is None:
@@ -243,7 +259,7 @@ def decide(
             decision.blocked = due.status
             return decision
         previous = (step, as_of)
-        resumed_at = None
+        resumed_at, at_once = None, False
     return decision
 
 

@@ -15,7 +15,7 @@ from portal.auth.roles import Kind
 from portal.auth.tables import User
 from portal.billing.tables import Invoice
 from portal.clock import utcnow
-from portal.dunning import escalation, rules
+from portal.dunning import escalation, rules, transitions
 from portal.dunning.state import for_invoice
 from portal.dunning.tables import DunningAction
 from portal.messages import N_
@@ -61,10 +61,12 @@ async def pause_many(invoice_ids: list[int], reason: str, until: dt.date | None,
         raise DunningError(N_("The pause must end today or later."))
     end = rules.local_at(until + dt.timedelta(days=1), dt.time(0, 0), tz) if until else None
     async with db.transaction():
-        invoices = await _open_invoices(ids)
-        for invoice in invoices:
-            await escalation.pause(invoice["id"], "manual", actor, reason=reason, until=end, now=now)
-    return len(invoices)
+        states = await escalation.states_of([i["id"] for i in await _open_invoices(ids)])
+        # a disputed, promised or negotiated invoice keeps the pause it has
+        chosen = tuple(i for i, state in states.items() if transitions.allowed(state, "staff_pause"))
+        if chosen:
+            await escalation.feed(escalation.Event("staff_pause", chosen, actor, reason=reason, until=end, now=now))
+    return len(chosen)
 
 
 async def skip_next_many(invoice_ids: list[int], reason: str, actor: Actor, *, tz: str, now: dt.datetime | None = None) -> int:
@@ -141,4 +143,4 @@ async def decide_approval(action_id: int, approve: bool, reason: str, actor: Act
 
 
 async def lift(pause_id: int, actor: Actor) -> bool:
-    return await escalation.lift_pause(pause_id, actor, reason="lifted")
+    return await escalation.lift_pause(pause_id, actor)

@@ -45,7 +45,7 @@ async def for_invoice(invoice_id: int, now: dt.datetime, tz: str) -> dict | None
     )
     decision = rules.decide(
         facts, ladder.steps if ladder else [], [rules.Taken(a["step"], a["status"], a["taken_at"]) for a in history],
-        [rules.PauseFacts(p["id"], p["kind"], p["starts_at"], p["until"], p["ended_at"]) for p in pauses], now, tz,
+        [rules.PauseFacts(p["id"], p["kind"], p["starts_at"], p["until"], p["ended_at"], p["end_reason"]) for p in pauses], now, tz,
         deferral_requested=any(p["kind"] in ("promise", "proposal", "plan") for p in pauses),
     )
     ladder_name = ""

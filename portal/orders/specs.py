@@ -389,9 +389,22 @@ async def approve_spec(order_id: int, client_id: int, version: int, form: dict[s
             after={"version": version, "variant": variant["label"], "signature": v["signature_name"]},
         )
         await orders.refresh_gate(order, actor)
+        await _spec_approved_on_ladder(order_id, actor)
         await _notify_sender(spec, order, N_("%(client)s approved spec v%(version)s of %(order)s"))
         checked.values["stage"] = order["stage"]
     return checked
+
+
+async def _spec_approved_on_ladder(order_id: int, actor: Actor) -> None:
+    """The client's approval is one of the events the ladder hears (recorded on the order's open
+    invoices, which are decided again at once)."""
+    from portal.billing.tables import Invoice
+    from portal.dunning import escalation
+
+    open_ids = tuple(r["id"] for r in await Invoice.select(Invoice.id).where(
+        (Invoice.order == order_id) & (Invoice.status == "issued") & (Invoice.kind == "invoice")))
+    if open_ids:
+        await escalation.feed(escalation.Event("spec_approved", open_ids, actor))
 
 
 async def request_changes(order_id: int, client_id: int, version: int, form: dict[str, str], actor: Actor) -> Checked:

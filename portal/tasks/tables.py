@@ -26,6 +26,7 @@ class Task(Table, tablename="tasks"):
     created_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
     created_at = Timestamptz()
     dunning_action = Integer(null=True, default=None, unique=True)  # the ladder step that made it
+    schedule = Integer(null=True, default=None, index=True)  # the repayment schedule a negotiator's task is about
 
 
 class Notification(Table, tablename="notifications"):

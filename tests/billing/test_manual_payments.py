@@ -45,7 +45,8 @@ async def test_a_bank_transfer_recorded_on_the_invoice_page_lowers_the_balance_t
     assert (row["paid_minor"], row["status"]) == (11900, "paid")
     assert await Payment.count() == 2
     events = await timeline("invoice", invoice["id"])
-    assert [e["action"] for e in events] == ["payment_recorded", "payment_recorded", "invoice_issued"]
+    assert [e["action"] for e in events] == ["escalation_changed", "payment_recorded", "payment_recorded", "invoice_issued"]
+    assert (events[0]["before"], events[0]["after"]) == ({"state": "running"}, {"event": "payment_full", "state": "settled"})
 
 
 async def test_bad_payment_input_is_explained_beside_each_field_and_nothing_is_saved(client):

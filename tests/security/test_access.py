@@ -104,6 +104,10 @@ async def staff_world() -> dict[str, int]:
         "reason_id": await _delay_reason(),
         "action_id": await _action_of_letter(letter),
         "pause_id": await _pause_on(invoice),
+        "schedule_id": (schedule := await _schedule_of(company, await _own_invoice(company, {}), "draft")),
+        "link_id": await _share_link_of(schedule),
+        "token": "no-such-share-link",  # /s/{token}: public, only its CSRF is checked here
+        "dispute_id": await _dispute_on(company),
     }
 
 
@@ -119,6 +123,45 @@ async def _pause_on(invoice_id: int) -> int:
     from portal.dunning import escalation
 
     return await escalation.pause(invoice_id, "manual", Actor.system(), reason="World pause")
+
+
+async def _dispute_on(client_id: int) -> int:
+    """An open dispute of an invoice of its own, opened through the disputes service."""
+    from portal.audit.service import Actor
+    from portal.negotiation import disputes
+
+    invoice = await _own_invoice(client_id, {})
+    checked = await disputes.open_dispute(client_id, invoice, {"reason": "quality", "comment": "World dispute"}, Actor.system(),
+                                          max_days=30)
+    return checked.values["dispute_id"]
+
+
+async def _schedule_of(client_id: int, invoice_id: int, status: str) -> int:
+    """A repayment schedule over one invoice of the client, one installment in a month."""
+    from portal.negotiation.tables import Installment, Schedule, ScheduleInvoice, ScheduleVersion
+
+    now = utcnow()
+    schedule = Schedule(client=client_id, status=status, current_version=1, currency="RON", debt_minor=11900, created_at=now,
+                        updated_at=now)
+    await schedule.save()
+    await ScheduleInvoice(schedule=schedule.id, invoice=invoice_id, balance_minor=11900, paid_before_minor=0).save()
+    version = ScheduleVersion(schedule=schedule.id, number=1, side="staff", note="World schedule", total_minor=11900, created_at=now)
+    await version.save()
+    await Installment(version=version.id, schedule=schedule.id, number=1, due_date=dt.date.today() + dt.timedelta(days=30),
+                      amount_minor=11900).save()
+    return schedule.id
+
+
+async def _share_link_of(schedule_id: int) -> int:
+    import secrets
+
+    from portal.negotiation.tables import ShareLink
+
+    now = utcnow()
+    link = ShareLink(schedule=schedule_id, version=1, token_hash=secrets.token_hex(32), created_at=now,
+                     expires_at=now + dt.timedelta(days=14))
+    await link.save()
+    return link.id
 
 
 async def _ladder_with_step() -> tuple[int, int]:
@@ -431,6 +474,11 @@ async def _own_payment(owner: int, made: dict) -> int:
     return payment.id
 
 
+async def _own_schedule(owner: int, made: dict) -> int:
+    """A repayment schedule offered to the client (a draft would be no client's to see yet)."""
+    return await _schedule_of(owner, await _own_invoice(owner, {}), "with_client")
+
+
 async def _own_notice(owner: int, made: dict) -> int:
     from portal.dunning.tables import ClientNotice
 
@@ -454,6 +502,7 @@ OWNED_BY_B = {
     "invoice_id": _own_invoice,
     "payment_id": _own_payment,
     "notice_id": _own_notice,
+    "schedule_id": _own_schedule,
 }
 # numbers that count within their parent (spec version 1 of an order), not ids: never swapped alone
 SCOPED_NUMBERS = {"version"}

@@ -1,0 +1,134 @@
+"""Share links (/s/<token>) as pure rules: no I/O, no clock (`now` is an argument).
+
+A token is `<random>.<signature>`: 32 random bytes (secrets.token_urlsafe) and an HMAC-SHA256,
+keyed with the app's SECRET_KEY, over the random part, the schedule and the version the link is
+bound to. Only the token's SHA-256 is stored, so the database alone never yields a working link;
+the signature binds the stored row to its schedule version, so a link cannot be moved onto
+another offer, and a token minted under another secret is refused.
+
+A link's state, in order of precedence: used (it signed once, never again), revoked (withdrawn
+by staff), expired, superseded (the schedule moved on to a newer version since it was made),
+closed (the schedule no longer waits for the client: accepted in the portal, rejected...), active.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from portal.messages import N_
+
+RANDOM_BYTES = 32
+SIGNATURE_BYTES = 16
+WINDOW = dt.timedelta(hours=1)  # failed openings are counted per IP over this window
+# token_urlsafe(32) is 43 characters, the signature 22: nothing longer is looked up
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$")
+
+STATES = ("active", "used", "revoked", "expired", "superseded", "closed")
+STATE_LABELS = {
+    "active": N_("Active"),
+    "used": N_("Used: accepted"),
+    "revoked": N_("Revoked"),
+    "expired": N_("Expired"),
+    "superseded": N_("Replaced by a newer version"),
+    "closed": N_("Schedule no longer open"),
+}
+STATE_TONES = {"active": "ok", "used": "info", "revoked": "danger", "expired": "warn", "superseded": "warn", "closed": "neutral"}
+# the schedule statuses a link can be accepted in (a draft is offered when its first link is made)
+ACCEPTING = ("with_client",)
+SHAREABLE = ("draft", "with_client")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What the holder of a refused link is told (never any of the schedule's data)."""
+
+    reason: str  # invalid, expired, revoked, used, superseded, closed, limited
+    status_code: int
+    title: str
+    message: str
+
+
+_ASK = N_("Ask your contact at our firm for a new link.")
+REFUSALS = {
+    "invalid": Refusal("invalid", 404, N_("This link is not valid."),
+                       N_("Check that you copied the whole link from the message you received.")),
+    "expired": Refusal("expired", 410, N_("This link has expired."), _ASK),
+    "revoked": Refusal("revoked", 410, N_("This link was withdrawn."), _ASK),
+    "used": Refusal("used", 410, N_("This link was already used."),
+                    N_("The repayment schedule it showed has been accepted. Your contact at our firm has the signed copy.")),
+    "superseded": Refusal("superseded", 410, N_("The offer changed since this link was made."), _ASK),
+    "closed": Refusal("closed", 410, N_("This offer is no longer open."), _ASK),
+    "limited": Refusal("limited", 429, N_("Too many attempts."),
+                       N_("Too many links that do not work were opened from your network. Try again in an hour.")),
+}
+
+
+def new_random() -> str:
+    return secrets.token_urlsafe(RANDOM_BYTES)
+
+
+def _signature(secret: str, random_part: str, schedule_id: int, version: int) -> str:
+    message = f"share-link|{random_part}|{schedule_id}|{version}".encode()
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()[:SIGNATURE_BYTES]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def make_token(secret: str, schedule_id: int, version: int, random_part: str | None = None) -> str:
+    """A new token for this schedule version (`random_part` only for tests)."""
+    random_part = random_part or new_random()
+    return f"{random_part}.{_signature(secret, random_part, schedule_id, version)}"
+
+
+def well_formed(token: str) -> bool:
+    return bool(token) and _TOKEN.match(token) is not None
+
+
+def token_hash(token: str) -> str:
+    """What is stored and looked up: the SHA-256 of the whole token, in hex."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def signed_for(secret: str, token: str, schedule_id: int, version: int) -> bool:
+    """The token's signature is ours and names this schedule version (compared in constant time)."""
+    if not well_formed(token):
+        return False
+    random_part, signature = token.split(".", 1)
+    return hmac.compare_digest(signature, _signature(secret, random_part, schedule_id, version))
+
+
+def state_of(link: dict, now: dt.datetime, *, current_version: int, schedule_status: str) -> str:
+    """The link's state (see the module docstring) from its row and its schedule's position."""
+    if link.get("used_at") is not None:
+        return "used"
+    if link.get("revoked_at") is not None:
+        return "revoked"
+    if link["expires_at"] <= now:
+        return "expired"
+    if link["version"] != current_version:
+        return "superseded"
+    if schedule_status not in ACCEPTING:
+        return "closed"
+    return "active"
+
+
+def expires_at(now: dt.datetime, days: int) -> dt.datetime:
+    return now + dt.timedelta(days=max(1, days))
+
+
+def window_start(now: dt.datetime) -> dt.datetime:
+    return now - WINDOW
+
+
+def limited(failures: int, max_failures: int) -> bool:
+    """After `max_failures` failed openings within the window every opening is refused (429)."""
+    return failures >= max_failures
+
+
+def share_url(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/s/{token}"

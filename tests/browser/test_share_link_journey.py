@@ -1,0 +1,144 @@
+"""A negotiator shares a drafted repayment schedule through a link; a person without an account
+opens it in a fresh browser (no cookies), reads it, types a name and accepts: the schedule is
+signed through the link, and the link cannot be used again."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+import subprocess
+import sys
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import ROOT, SECRET
+from tests.browser.test_journeys import log_in, t
+
+pytestmark = pytest.mark.browser
+
+NEGOTIATOR = "radu.negotiator@demo.example"
+SIGNER = "Ileana Dumitrescu"
+NOTE = "As agreed on the phone: three monthly payments."
+TZ = ZoneInfo("Europe/Bucharest")
+
+# Drafted through the negotiation service in the server's database, as the negotiator would.
+DRAFT = """
+import asyncio, datetime as dt, sys
+from portal import db
+from portal.audit.service import Actor
+from portal.auth.tables import User
+from portal.negotiation import rules, service
+from portal.settings import load_settings
+
+async def main(invoice_id, debt, email, note):
+    settings = load_settings()
+    db.bind(db.engine_for(settings.database_url))
+    ctx = service.Context(rules.Policy.from_settings(settings), settings.firm_timezone)
+    user = await User.select(User.id, User.name, User.client).where(User.email == email).first()
+    invoice = await service.Invoice.select(service.Invoice.client).where(service.Invoice.id == invoice_id).first()
+    first = ctx.today(dt.datetime.now(dt.timezone.utc)) + dt.timedelta(days=10)
+    rows = rules.equal_monthly(debt, 3, first)
+    print(await service.draft(invoice["client"], [invoice_id], rows, note, Actor(user["id"], user["name"]), ctx))
+
+asyncio.run(main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]))
+"""
+
+
+def _db(portal_server) -> sqlite3.Connection:
+    return sqlite3.connect(portal_server.log_path.parent / "portal.sqlite")
+
+
+def _env(portal_server) -> dict:
+    folder = portal_server.log_path.parent
+    return {**os.environ, "PORTAL_ENV": "test", "SECRET_KEY": SECRET, "DATABASE_URL": f"sqlite:///{folder / 'portal.sqlite'}",
+            "PORTAL_VAR_DIR": str(folder / "var")}
+
+
+def _overdue_invoice(portal_server) -> tuple[int, str, str, int]:
+    """The oldest overdue invoice no other journey touches: no open task, no pause, in no live schedule."""
+    today = dt.datetime.now(TZ).date().isoformat()
+    with _db(portal_server) as conn:
+        row = conn.execute(
+            """SELECT i.id, i.code, c.name, i.total_minor - i.paid_minor FROM invoices i JOIN clients c ON c.id = i.client
+               WHERE i.status = 'issued' AND i.kind = 'invoice' AND i.due_date < ? AND c.name NOT LIKE 'Pannonia%'
+                 AND i.total_minor - i.paid_minor >= 30000
+                 AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.invoice = i.id AND t.done_at IS NULL)
+                 AND NOT EXISTS (SELECT 1 FROM dunning_pauses p WHERE p.invoice = i.id AND p.ended_at IS NULL)
+                 AND NOT EXISTS (SELECT 1 FROM repayment_schedule_invoices si JOIN repayment_schedules s ON s.id = si.schedule
+                                 WHERE si.invoice = i.id AND s.status IN ('draft', 'with_staff', 'with_client', 'accepted'))
+               ORDER BY i.due_date, i.id LIMIT 1""", (today,)).fetchone()
+    assert row, "the demo should leave an overdue invoice that no schedule covers"
+    return row
+
+
+def _schedule(portal_server, schedule_id: int) -> tuple:
+    with _db(portal_server) as conn:
+        return conn.execute("SELECT status, accepted_name, accepted_via, accepted_version, accepted_ip FROM repayment_schedules "
+                            "WHERE id = ?", (schedule_id,)).fetchone()
+
+
+def test_a_negotiator_shares_a_schedule_and_a_person_without_an_account_accepts_it(page: Page, browser, portal_server, screenshot):
+    invoice_id, code, client_name, debt = _overdue_invoice(portal_server)
+    drafted = subprocess.run([sys.executable, "-c", DRAFT, str(invoice_id), str(debt), NEGOTIATOR, NOTE], env=_env(portal_server),
+                             cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert drafted.returncode == 0, drafted.stderr
+    schedule_id = int(drafted.stdout.strip().splitlines()[-1])
+
+    # the negotiator opens the draft and makes a link (which offers the draft to the client)
+    page.goto("/login")
+    log_in(page, NEGOTIATOR)
+    opened = page.goto(f"/staff/schedules/{schedule_id}")
+    if opened is not None and opened.status == 200 and page.locator("#schedule-links").count():
+        page.once("dialog", lambda dialog: dialog.accept())  # "Sharing the draft offers it to the client. Go on?"
+        page.locator("#schedule-links").get_by_role("button", name=t(page, "Create link")).click()
+    else:  # the schedule page is not there: the link endpoint answers a plain form post with the address
+        page.goto(f"/staff/schedules/{schedule_id}/links")
+        page.locator("#schedule-links form button").click()
+    url_box = page.locator("#share-link-url")
+    expect(url_box).to_be_visible()
+    url = url_box.input_value()
+    assert url.startswith(f"{portal_server.base_url}/s/"), url
+    expect(page.locator('#schedule-links tr[data-state="active"]')).to_have_count(1)
+    screenshot(page, "40-share-link-created")
+    assert _schedule(portal_server, schedule_id)[0] == "with_client"
+
+    # a fresh browser, no cookies: the person the link was sent to
+    stranger = browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 800})
+    stranger.set_default_timeout(10_000)
+    errors: list[str] = []
+    tab = stranger.new_page()
+    tab.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    tab.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+    try:
+        tab.goto(url)
+        expect(tab.get_by_role("heading", name=f"Repayment schedule for {client_name}")).to_be_visible()
+        expect(tab.locator(".share-invoices")).to_contain_text(code)
+        expect(tab.locator(".share-installments tbody tr")).to_have_count(3)
+        expect(tab.locator(".share-note")).to_have_text(NOTE)
+        expect(tab.get_by_role("link")).to_have_count(0)  # nothing to navigate to from here
+        tab.get_by_label("Your full name").fill(SIGNER)
+        screenshot(tab, "41-share-link-opened")
+        tab.get_by_role("button", name="Accept the schedule").click()
+        expect(tab.get_by_role("heading", name="Thank you: the repayment schedule is accepted.")).to_be_visible()
+        expect(tab.locator(".share-accepted")).to_contain_text(SIGNER)
+        screenshot(tab, "42-share-link-accepted")
+        assert not [c for c in stranger.cookies() if c["name"] == "portal_session"]
+
+        status, name, via, version, ip = _schedule(portal_server, schedule_id)
+        assert (status, name, via, version, ip) == ("accepted", SIGNER, "link", 1, "127.0.0.1")
+
+        assert not errors, errors
+
+        # the same link again: a clear page (410 Gone), nothing of the schedule
+        again = tab.goto(url)
+        assert again.status == 410
+        expect(tab.get_by_role("heading", name="This link was already used.")).to_be_visible()
+        expect(tab.locator("body")).not_to_contain_text(client_name)
+        expect(tab.locator("body")).not_to_contain_text(code)
+        screenshot(tab, "43-share-link-used")
+    finally:
+        stranger.close()
+    assert not page.console_errors, page.console_errors
