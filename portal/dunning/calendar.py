@@ -34,7 +34,7 @@ ROW_LIMIT = 1000  # one person's tasks in a week, overdue ones included: far mor
 def _columns() -> tuple:
     return (
         Task.id, Task.kind, Task.title, Task.note, Task.due_at, Task.done_at, Task.outcome, Task.moved_count,
-        Task.assignee, Task.client, Task.order, Task.invoice,
+        Task.assignee, Task.client, Task.order, Task.invoice, Task.schedule,
         Task.client.name.as_alias("client_name"), Task.order.number.as_alias("order_number"),
         Task.invoice.code.as_alias("invoice_code"),
     )

@@ -27,6 +27,7 @@ KIND_LABELS = {
     "negotiation": N_("Negotiation"),
     "approval": N_("Approval"),
     "letter": N_("Letter to sign"),
+    "dispute": N_("Dispute"),
 }
 # Kinds done with a call outcome (reached, promised date, delay reason) when they name an invoice.
 OUTCOME_KINDS = ("call", "negotiation", "letter")

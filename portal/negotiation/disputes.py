@@ -316,7 +316,7 @@ async def _outcome(dispute: dict) -> dict:
 
 async def invoice_panel(client_id: int, invoice_id: int) -> dict | None:
     """What the client's invoice page shows of promises and disputes, and which forms it offers."""
-    invoice = await Invoice.select(Invoice.id, Invoice.kind, Invoice.status, Invoice.code).where(
+    invoice = await Invoice.select(Invoice.id, Invoice.kind, Invoice.status, Invoice.code, Invoice.due_date).where(
         (Invoice.id == invoice_id) & (Invoice.client == client_id)
     ).first()
     if invoice is None or invoice["kind"] != "invoice":
@@ -339,6 +339,7 @@ async def invoice_panel(client_id: int, invoice_id: int) -> dict | None:
         "disputes": disputes, "can_promise": is_open and promise is None and state in rules.PROMISE_STATES,
         "can_dispute": refusal is None and state in rules.DISPUTE_STATES, "reasons": rules.REASONS,
         "values": {}, "errors": {}, "form": "", "done": "",
+        "overdue": is_open and invoice["due_date"] < dunning_rules.local_date(utcnow(), i18n.current_timezone()),
     }
 
 

@@ -34,8 +34,21 @@ async def panel_for(request: Request, client_id: int, invoice_id: int, **extra) 
     settings = request.app.state.settings
     today = dunning_rules.local_date(utcnow(), settings.firm_timezone)
     last = today + dt.timedelta(days=settings.max_promise_days)
-    panel.update(promise_min=today.isoformat(), promise_max=last.isoformat(), promise_last=last, **extra)
+    panel.update(promise_min=today.isoformat(), promise_max=last.isoformat(), promise_last=last,
+                 schedule=await schedule_of_invoice(client_id, invoice_id), **extra)
     return panel
+
+
+async def schedule_of_invoice(client_id: int, invoice_id: int) -> dict | None:
+    """The live repayment schedule (offered to the client) this invoice is in, if any."""
+    from portal.negotiation.tables import ScheduleInvoice
+
+    return await ScheduleInvoice.select(
+        ScheduleInvoice.schedule.id.as_alias("id"), ScheduleInvoice.schedule.status.as_alias("status"),
+    ).where(
+        (ScheduleInvoice.invoice == invoice_id) & (ScheduleInvoice.schedule.client == client_id)
+        & ScheduleInvoice.schedule.status.is_in(["with_staff", "with_client", "accepted"])
+    ).first()
 
 
 async def answer(request: Request, invoice_id: int, which: str, form: dict[str, str], checked: Checked, done: str) -> Response:

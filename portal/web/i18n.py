@@ -127,7 +127,14 @@ def _fast_money(minor: int, shape: tuple[str, str, str, str]) -> str:
 
 
 def format_number(value: int | Decimal | float) -> str:
+    if isinstance(value, int):  # counts and days on every row of a list: learnt once per language
+        return _format_int(value, current_language())
     return numbers.format_decimal(value, locale=current_locale())
+
+
+@lru_cache(maxsize=4096)
+def _format_int(value: int, language: str) -> str:
+    return numbers.format_decimal(value, locale=_locale(language))
 
 
 def format_percent_bp(bp: int) -> str:
@@ -149,8 +156,13 @@ def _format_date(value: dt.date, style: str, language: str) -> str:
 def format_datetime(value: dt.datetime | None, style: str = "medium") -> str:
     if value is None:
         return ""
-    local = value.astimezone(ZoneInfo(_timezone.get()))
-    return dates.format_datetime(local, format=style, locale=current_locale())
+    return _format_datetime(value, style, current_language(), _timezone.get())
+
+
+@lru_cache(maxsize=8192)
+def _format_datetime(value: dt.datetime, style: str, language: str, tz: str) -> str:
+    """Worklists show the same step times on many rows: each moment is written once per language."""
+    return dates.format_datetime(value.astimezone(ZoneInfo(tz)), format=style, locale=_locale(language))
 
 
 def format_timedelta(delta: dt.timedelta) -> str:

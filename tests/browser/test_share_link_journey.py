@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import ROOT, SECRET
+from tests.browser.journey_data import overdue_invoice
 from tests.browser.test_journeys import log_in, t
 
 pytestmark = pytest.mark.browser
@@ -58,20 +59,9 @@ def _env(portal_server) -> dict:
 
 
 def _overdue_invoice(portal_server) -> tuple[int, str, str, int]:
-    """The oldest overdue invoice no other journey touches: no open task, no pause, in no live schedule."""
-    today = dt.datetime.now(TZ).date().isoformat()
-    with _db(portal_server) as conn:
-        row = conn.execute(
-            """SELECT i.id, i.code, c.name, i.total_minor - i.paid_minor FROM invoices i JOIN clients c ON c.id = i.client
-               WHERE i.status = 'issued' AND i.kind = 'invoice' AND i.due_date < ? AND c.name NOT LIKE 'Pannonia%'
-                 AND i.total_minor - i.paid_minor >= 30000
-                 AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.invoice = i.id AND t.done_at IS NULL)
-                 AND NOT EXISTS (SELECT 1 FROM dunning_pauses p WHERE p.invoice = i.id AND p.ended_at IS NULL)
-                 AND NOT EXISTS (SELECT 1 FROM repayment_schedule_invoices si JOIN repayment_schedules s ON s.id = si.schedule
-                                 WHERE si.invoice = i.id AND s.status IN ('draft', 'with_staff', 'with_client', 'accepted'))
-               ORDER BY i.due_date, i.id LIMIT 1""", (today,)).fetchone()
-    assert row, "the demo should leave an overdue invoice that no schedule covers"
-    return row
+    """An invoice issued for this journey alone (ten days overdue), so no other journey meets it."""
+    invoice = overdue_invoice(portal_server, nth_client=1)
+    return invoice["id"], invoice["code"], invoice["client_name"], invoice["total"]
 
 
 def _schedule(portal_server, schedule_id: int) -> tuple:
