@@ -118,28 +118,21 @@ async def login(
     return LoginOk(token=token, user_id=user.id, kind=Kind(user.kind))
 
 
-_SESSION_COLUMNS = (
-    Session.id,
-    Session.last_seen_at,
-    Session.user.id,
-    Session.user.email,
-    Session.user.name,
-    Session.user.kind,
-    Session.user.role,
-    Session.user.is_legal,
-    Session.user.language,
-    Session.user.is_active,
-    Session.user.client.id,
-    Session.user.client.name,
-    Session.user.client.language,
-)
+# Every page asks this first: written once, not built by the ORM on each request.
+_SESSION_SQL = """SELECT s.id AS "id", s.last_seen_at AS "last_seen_at", u.id AS "user.id", u.email AS "user.email",
+u.name AS "user.name", u.kind AS "user.kind", u.role AS "user.role", u.is_legal AS "user.is_legal",
+u.language AS "user.language", u.is_active AS "user.is_active", c.id AS "user.client.id", c.name AS "user.client.name",
+c.language AS "user.client.language"
+FROM sessions s JOIN users u ON u.id = s."user" LEFT JOIN clients c ON c.id = u.client
+WHERE s.token_hash = {}"""
 
 
 async def user_for_token(token: str, idle_minutes: int) -> CurrentUser | None:
     """The logged-in user behind a cookie token, or None (unknown, idle too long, deactivated)."""
-    row = await Session.select(*_SESSION_COLUMNS).where(Session.token_hash == rules.token_hash(token)).first()
-    if row is None:
+    rows = await Session.raw(_SESSION_SQL, rules.token_hash(token))
+    if not rows:
         return None
+    row = rows[0]
     now = utcnow()
     if rules.session_expired(row["last_seen_at"], now, idle_minutes) or not row["user.is_active"]:
         await Session.delete().where(Session.id == row["id"])

@@ -25,6 +25,8 @@ from portal.web.forms import Checked
 
 PAID, CANCELLED, CREDIT_NOTE, DUE, DUE_TODAY, OVERDUE = "paid", "cancelled", "credit_note", "due", "due_today", "overdue"
 TONES = {PAID: "ok", CANCELLED: "neutral", CREDIT_NOTE: "neutral", DUE: "info", DUE_TODAY: "warn", OVERDUE: "danger"}
+STANDING_WORDS = {PAID: N_("Paid"), CANCELLED: N_("Cancelled"), CREDIT_NOTE: N_("Credit note"), DUE_TODAY: N_("Due today")}
+# (the numbered ones, for the catalogs: ngettext("Due in %(num)s day", ...), ngettext("Overdue by %(num)s day", ...))
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,16 @@ class Standing:
     @property
     def tone(self) -> str:
         return TONES[self.kind]
+
+
+def standing_message(s: Standing) -> tuple[str, str, int]:
+    """The words for a standing as (singular, plural, n) message ids; plural is "" when the words
+    do not depend on a number."""
+    if s.kind == DUE:
+        return ("Due tomorrow", "", 0) if s.days == 1 else ("Due in %(num)s day", "Due in %(num)s days", s.days)
+    if s.kind == OVERDUE:
+        return ("Overdue by %(num)s day", "Overdue by %(num)s days", s.days)
+    return (STANDING_WORDS[s.kind], "", 0)
 
 
 def to_pay(invoice: dict) -> int:

@@ -137,6 +137,18 @@ def _format_int(value: int, language: str) -> str:
     return numbers.format_decimal(value, locale=_locale(language))
 
 
+def words(singular: str, plural: str = "", n: int = 0) -> str:
+    """A message (or its plural form for n) in the current language, cached: list pages word the
+    same few things on every row."""
+    return _words(singular, plural, n, current_language())
+
+
+@lru_cache(maxsize=4096)
+def _words(singular: str, plural: str, n: int, language: str) -> str:
+    found = translations(language)
+    return found.ngettext(singular, plural, n) % {"num": n} if plural else found.gettext(singular)
+
+
 def format_percent_bp(bp: int) -> str:
     """Basis points as a percentage: 550 -> '5.5%'."""
     return numbers.format_percent(Decimal(bp) / 10_000, format="#,##0.##%", locale=current_locale())

@@ -7,6 +7,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine as Engine
 from litestar.template.config import TemplateConfig
 
 from portal.audit import labels as audit_labels
+from portal.billing import statement_rules
 from portal.orders.rules import STAGE_LABELS
 from portal.settings import ROOT, Settings
 from portal.web import i18n
@@ -33,6 +34,7 @@ def build_environment(settings: Settings) -> Environment:
         percent_bp=i18n.format_percent_bp,
         timedelta=i18n.format_timedelta,
         translate=i18n.gettext,
+        standing_words=lambda s: i18n.words(*statement_rules.standing_message(s)),
     )
     env.globals.update(
         take_flashes=take_flashes,
