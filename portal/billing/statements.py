@@ -29,6 +29,14 @@ def firm_today() -> dt.date:
     """Today in the firm's time zone (set per request from settings.firm_timezone)."""
     return utcnow().astimezone(ZoneInfo(i18n.current_timezone())).date()
 
+# The client's list and balance are on every page a client opens: written once, not built by the
+# ORM on each request (the same columns as _COLUMNS).
+_LIST_SQL = """SELECT id, code, kind, status, currency, issue_date, due_date, total_minor, paid_minor, "order", credits_invoice
+FROM invoices WHERE client = {}"""
+_LIST_FILTERS = {"open": " AND kind = 'invoice' AND status = 'issued'", "paid": " AND kind = 'invoice' AND status = 'paid'"}
+_BALANCE_SQL = """SELECT kind, status, currency, due_date, total_minor, paid_minor FROM invoices
+WHERE client = {} AND kind = 'invoice' AND status = 'issued'"""
+
 
 def _describe(row: dict, today: dt.date) -> dict:
     row["to_pay_minor"] = rules.to_pay(row)
@@ -53,20 +61,15 @@ async def client_invoices(client_id: int, status_filter: str = DEFAULT_FILTER, c
     open: unpaid invoices, the soonest due first; paid: paid invoices, the latest due first;
     all: every invoice and credit note, the latest due first."""
     today = today or firm_today()
-    query = Invoice.select(*_COLUMNS).where(Invoice.client == client_id)
-    if status_filter == "open":
-        query = query.where((Invoice.kind == "invoice") & (Invoice.status == "issued"))
-    elif status_filter == "paid":
-        query = query.where((Invoice.kind == "invoice") & (Invoice.status == "paid"))
     ascending = status_filter == "open"
+    sql, args = _LIST_SQL + _LIST_FILTERS.get(status_filter, ""), [client_id]
     key = _decode(cursor)
     if key:
         due, last_id = key
-        if ascending:
-            query = query.where((Invoice.due_date > due) | ((Invoice.due_date == due) & (Invoice.id > last_id)))
-        else:
-            query = query.where((Invoice.due_date < due) | ((Invoice.due_date == due) & (Invoice.id < last_id)))
-    rows = await query.order_by(Invoice.due_date, Invoice.id, ascending=ascending).limit(PAGE_SIZE + 1)
+        sql += " AND (due_date > {} OR (due_date = {} AND id > {}))" if ascending else " AND (due_date < {} OR (due_date = {} AND id < {}))"
+        args += [due, due, last_id]
+    sql += " ORDER BY due_date, id LIMIT {}" if ascending else " ORDER BY due_date DESC, id DESC LIMIT {}"
+    rows = await Invoice.raw(sql, *args, PAGE_SIZE + 1)
     more = len(rows) > PAGE_SIZE
     rows = [_describe(row, today) for row in rows[:PAGE_SIZE]]
     next_cursor = encode_cursor([rows[-1]["due_date"].isoformat(), rows[-1]["id"]]) if more else None
@@ -75,9 +78,7 @@ async def client_invoices(client_id: int, status_filter: str = DEFAULT_FILTER, c
 
 async def balances(client_id: int, *, today: dt.date | None = None) -> list[rules.Balance]:
     """What the client still has to pay per currency, and how much of it is overdue."""
-    rows = await Invoice.select(
-        Invoice.kind, Invoice.status, Invoice.currency, Invoice.due_date, Invoice.total_minor, Invoice.paid_minor,
-    ).where((Invoice.client == client_id) & (Invoice.kind == "invoice") & (Invoice.status == "issued"))
+    rows = await Invoice.raw(_BALANCE_SQL, client_id)
     return rules.balances(rows, today or firm_today())
 
 
