@@ -13,6 +13,7 @@ from portal.billing import stripe_checkout
 from portal.billing.statements import firm_today
 from portal.clock import utcnow
 from portal.negotiation import forms, plans, rules, service
+from portal.negotiation.web import context_of, counter_from_form, schedule_view
 from portal.web.flash import flash
 from portal.web.forms import form_data
 from portal.web.guards import client_only
@@ -20,24 +21,8 @@ from portal.web.i18n import gettext as _
 from portal.web.responses import actor, client_ip, current_user, found_or_404, is_htmx, page, see_other
 
 
-def context_of(request: Request) -> service.Context:
-    settings = request.app.state.settings
-    return service.Context(rules.Policy.from_settings(settings), settings.firm_timezone)
-
-
 def _path(schedule_id: int) -> str:
     return f"/client/schedules/{schedule_id}"
-
-
-async def schedule_view(schedule: dict, ctx: service.Context) -> dict:
-    """What both sides' pages show of one schedule."""
-    versions = await service.versions_of(schedule["id"])
-    view = {"schedule": schedule, "versions": versions, "invoices": await service.invoices_of(schedule["id"]),
-            "current": next((v for v in versions if v["number"] == schedule["current_version"]), None),
-            "plan": None, "status_labels": service.STATUS_LABELS}
-    if schedule["accepted_version"]:
-        view["plan"] = await plans.plan_view(schedule, ctx.today(utcnow()), ctx.policy.grace_days)
-    return view
 
 
 class ClientSchedulesController(Controller):
@@ -156,20 +141,8 @@ class ClientSchedulesController(Controller):
     @post("/{schedule_id:int}/counter", status_code=200)
     async def counter(self, request: Request, schedule_id: int) -> Response:
         schedule = await self._mine(request, schedule_id)
-        ctx = context_of(request)
-        form = await request.form()
-        values = await form_data(request)
-        typed = forms.read_rows(form, schedule["currency"])
-        values["rows"] = typed.raw
-        if typed.errors:
-            return await self._detail(request, schedule, typed.errors, values, 400)
-        try:
-            await service.counter(schedule_id, "client", typed.rows, values.get("note", ""), actor(request), ctx,
-                                  client_id=current_user(request).client_id)
-        except service.ScheduleError as refused:
-            debt = sum(i["open_minor"] for i in await service.invoices_of(schedule_id))
-            errors = forms.explain(refused.errors, debt_minor=debt, currency=schedule["currency"], rows=typed.rows,
-                                   policy=ctx.policy, segment=schedule["segment"])
+        number, errors, values = await counter_from_form(request, schedule, "client", client_id=current_user(request).client_id)
+        if number is None:
             return await self._detail(request, schedule, errors, values, 400)
         flash(request, _("Your counter-offer was sent."))
         return see_other(_path(schedule_id))

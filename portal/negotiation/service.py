@@ -245,21 +245,13 @@ async def propose(client_id: int, invoice_ids: list[int], rows: list[rules.Row],
         debt = sum(d["balance_minor"] for d in debts)
         _checked(rows, debt, today, ctx, await segment_of(client_id))
         negotiator = await _negotiator_for(client_id)
-        schedule = Schedule(client=client_id, status="with_staff", current_version=1, currency=debts[0]["currency"],
-                            debt_minor=debt, negotiator=negotiator, created_by=actor.user_id, created_at=now, updated_at=now)
-        await schedule.save()
-        await ScheduleInvoice.insert(*[
-            ScheduleInvoice(schedule=schedule.id, invoice=d["id"], balance_minor=d["balance_minor"], paid_before_minor=d["paid_minor"])
-            for d in debts
-        ])
-        await _add_version(schedule.id, 1, "client", actor, note, rows, now)
-        await audit.record(actor, "schedule_proposed", "schedule", schedule.id, client_id=client_id,
-                           after={"invoices": [d["code"] for d in debts], "installments": len(rows), "total_minor": debt})
-        row = await get(schedule.id)
+        schedule_id = await _open_schedule(client_id, debts, rows, note, actor, now, status="with_staff", side="client",
+                                           negotiator=negotiator, action="schedule_proposed")
+        row = await get(schedule_id)
         await _pause_for_review(row, [d["id"] for d in debts], actor, ctx, now)
-        await _task(negotiator, schedule.id, client_id, f"Review the repayment schedule proposed by {row['client_name']}",
+        await _task(negotiator, schedule_id, client_id, f"Review the repayment schedule proposed by {row['client_name']}",
                     note.strip(), now)
-    return schedule.id
+    return schedule_id
 
 
 async def draft(client_id: int, invoice_ids: list[int], rows: list[rules.Row], note: str, actor: Actor, ctx: Context,
@@ -272,16 +264,24 @@ async def draft(client_id: int, invoice_ids: list[int], rows: list[rules.Row], n
         debts = await _debts(client_id, invoice_ids, today)
         debt = sum(d["balance_minor"] for d in debts)
         _checked(rows, debt, today, ctx, await segment_of(client_id))
-        schedule = Schedule(client=client_id, status="draft", current_version=1, currency=debts[0]["currency"], debt_minor=debt,
-                            negotiator=actor.user_id, created_by=actor.user_id, created_at=now, updated_at=now)
-        await schedule.save()
-        await ScheduleInvoice.insert(*[
-            ScheduleInvoice(schedule=schedule.id, invoice=d["id"], balance_minor=d["balance_minor"], paid_before_minor=d["paid_minor"])
-            for d in debts
-        ])
-        await _add_version(schedule.id, 1, "staff", actor, note, rows, now)
-        await audit.record(actor, "schedule_drafted", "schedule", schedule.id, client_id=client_id,
-                           after={"invoices": [d["code"] for d in debts], "installments": len(rows), "total_minor": debt})
+        return await _open_schedule(client_id, debts, rows, note, actor, now, status="draft", side="staff",
+                                    negotiator=actor.user_id, action="schedule_drafted")
+
+
+async def _open_schedule(client_id: int, debts: list[dict], rows: list[rules.Row], note: str, actor: Actor, now: dt.datetime,
+                         *, status: str, side: str, negotiator: int | None, action: str) -> int:
+    """The schedule, the invoices it covers (with their balances now) and its first version."""
+    debt = sum(d["balance_minor"] for d in debts)
+    schedule = Schedule(client=client_id, status=status, current_version=1, currency=debts[0]["currency"], debt_minor=debt,
+                        negotiator=negotiator, created_by=actor.user_id, created_at=now, updated_at=now)
+    await schedule.save()
+    await ScheduleInvoice.insert(*[
+        ScheduleInvoice(schedule=schedule.id, invoice=d["id"], balance_minor=d["balance_minor"], paid_before_minor=d["paid_minor"])
+        for d in debts
+    ])
+    await _add_version(schedule.id, 1, side, actor, note, rows, now)
+    await audit.record(actor, action, "schedule", schedule.id, client_id=client_id,
+                       after={"invoices": [d["code"] for d in debts], "installments": len(rows), "total_minor": debt})
     return schedule.id
 
 

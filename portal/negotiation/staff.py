@@ -12,7 +12,7 @@ from portal.auth.roles import Role
 from portal.clients.tables import Client
 from portal.clock import utcnow
 from portal.negotiation import forms, links, service
-from portal.negotiation.client import context_of, schedule_view
+from portal.negotiation.web import context_of, counter_from_form, schedule_view
 from portal.negotiation.tables import Schedule
 from portal.web.flash import flash
 from portal.web.forms import form_data
@@ -141,21 +141,11 @@ class StaffSchedulesController(Controller):
     @post("/{schedule_id:int}/counter", status_code=200)
     async def counter(self, request: Request, schedule_id: int) -> Response:
         schedule = await self._schedule(schedule_id)
-        ctx = context_of(request)
-        form = await request.form()
-        values = await form_data(request)
-        typed = forms.read_rows(form, schedule["currency"])
-        values["rows"] = typed.raw
-        if typed.errors:
-            return await self._detail(request, schedule, typed.errors, values, 400)
-        try:
-            number = await service.counter(schedule_id, "staff", typed.rows, values.get("note", ""), actor(request), ctx)
-        except service.ScheduleError as refused:
-            debt = sum(i["open_minor"] for i in await service.invoices_of(schedule_id))
-            errors = forms.explain(refused.errors, debt_minor=debt, currency=schedule["currency"], rows=typed.rows,
-                                   policy=ctx.policy, segment=schedule["segment"])
+        number, errors, values = await counter_from_form(request, schedule, "staff")
+        if number is None:
             return await self._detail(request, schedule, errors, values, 400)
-        flash(request, _("Version %(n)s sent to the client.", n=number))
+        flash(request, _("Draft changed: version %(n)s.", n=number) if schedule["status"] == "draft"
+              else _("Version %(n)s sent to the client.", n=number))
         return see_other(_path(schedule_id))
 
     @post("/{schedule_id:int}/reject", status_code=200)

@@ -4,12 +4,10 @@ signed through the link, and the link cannot be used again."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sqlite3
 import subprocess
 import sys
-from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -23,7 +21,6 @@ pytestmark = pytest.mark.browser
 NEGOTIATOR = "radu.negotiator@demo.example"
 SIGNER = "Ileana Dumitrescu"
 NOTE = "As agreed on the phone: three monthly payments."
-TZ = ZoneInfo("Europe/Bucharest")
 
 # Drafted through the negotiation service in the server's database, as the negotiator would.
 DRAFT = """

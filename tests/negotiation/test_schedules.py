@@ -166,7 +166,7 @@ async def test_an_accepted_plan_steers_the_ladder_reminds_before_installments_an
 
 async def test_paying_everything_completes_the_plan(db, settings):
     d = await debtor()
-    invoice, ctx, today = d["invoices"][0], ctx_of(settings), local_today(settings)
+    invoice, ctx = d["invoices"][0], ctx_of(settings)
     schedule_id, rows = await _propose(settings, d)
     await service.accept(schedule_id, "staff", d["staff_actor"], ctx, version=1, name="Negotiator")
     await pay(invoice)
