@@ -65,6 +65,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
         logins = await demo.load_demo(settings.upload_dir)
         if fresh:
             await demo.replay_dunning(settings)
+            await demo.negotiate(settings)
         return logins
 
     logins = asyncio.run(run())

@@ -143,6 +143,10 @@ RECURRING = (
     (5, "Quarterly supply: printed pharmacy paper bags", 50_000, 6, 70, ""),
     (0, "Monthly supply: blank white PVC cards, 0.76 mm", 100_000, 4, 35, ""),
     (2, "Storage of finished cards, pallet-months", 6, 4_000, 8, "paid"),
+    # just overdue, for the demo's negotiation (demo.negotiate): a proposal, a running plan, a dispute
+    (8, "Loyalty cards with magnetic stripe", 30_000, 9, 16, ""),
+    (4, "Hotel key cards, RFID, printed", 12_000, 35, 32, ""),
+    (7, "Crew ID cards with lanyards", 2_000, 180, 48, ""),
 )
 PREPRESS = ("Design and prepress", 1, 4_500)
 DELIVERY = ("Delivery, palletised (DAP)", 1, 12_000)
@@ -391,3 +395,39 @@ async def replay_dunning(settings, days: int = 40) -> None:
         at = dunning_rules.local_at(today - dt.timedelta(days=back), dt.time(12, 0), settings.firm_timezone)
         await run_dunning(settings, at, send_email=False)
     await run_dunning(settings, utcnow(), send_email=False)
+
+
+async def negotiate(settings) -> None:
+    """What negotiation looks like in a running portal: a proposed schedule waiting for the
+    negotiator, a plan running, and a disputed invoice, each on an overdue invoice of its own
+    client, the most recently overdue first (the oldest stay on the plain ladder, calls and all)."""
+    from portal.negotiation import disputes, rules as policy, service as schedules
+
+    ctx = schedules.Context(policy.Policy.from_settings(settings), settings.firm_timezone)
+    today = ctx.today(utcnow())
+    picked: dict[int, dict] = {}
+    for row in await Invoice.select(Invoice.id, Invoice.client, Invoice.total_minor, Invoice.paid_minor).where(
+        (Invoice.status == "issued") & (Invoice.kind == "invoice") & (Invoice.due_date < today)
+    ).order_by(Invoice.due_date, ascending=False).order_by(Invoice.id, ascending=False):
+        if row["client"] not in picked and len(picked) < 3:
+            picked[row["client"]] = row
+    users = {u["client"]: u for u in await User.select(User.id, User.name, User.client).where(User.kind == Kind.CLIENT.value)}
+    negotiator = await User.select(User.id, User.name).where(User.email == _email("radu.negotiator")).first()
+    for n, (client_id, invoice) in enumerate(picked.items()):
+        user = users.get(client_id)
+        if user is None or negotiator is None:
+            continue
+        client_actor, staff_actor = Actor(user["id"], user["name"]), Actor(negotiator["id"], negotiator["name"])
+        debt = invoice["total_minor"] - invoice["paid_minor"]
+        try:
+            if n < 2:
+                rows = policy.equal_monthly(debt, 3, today + dt.timedelta(days=7))
+                schedule_id = await schedules.propose(client_id, [invoice["id"]], rows,
+                                                      "A large customer of ours pays late this quarter.", client_actor, ctx)
+                if n == 1:
+                    await schedules.accept(schedule_id, "staff", staff_actor, ctx, version=1, name=negotiator["name"])
+            else:
+                await disputes.open_dispute(client_id, invoice["id"], {"reason": "quality", "comment": "Part of the print run is smudged."},
+                                            client_actor, max_days=settings.dispute_max_days)
+        except schedules.ScheduleError:
+            continue  # the policy refused this one (a small debt, say): the demo shows the others

@@ -29,7 +29,8 @@ def _open_call(portal_server) -> tuple[int, int, str]:
     with _db(portal_server) as conn:
         row = conn.execute(
             "SELECT t.id, i.id, i.code FROM tasks t JOIN invoices i ON i.id = t.invoice "
-            "WHERE t.kind = 'call' AND t.done_at IS NULL AND i.status = 'issued' ORDER BY t.id LIMIT 1"
+            "WHERE t.kind = 'call' AND t.done_at IS NULL AND i.status = 'issued' "
+            "AND NOT EXISTS (SELECT 1 FROM dunning_pauses p WHERE p.invoice = i.id AND p.ended_at IS NULL) ORDER BY t.id LIMIT 1"
         ).fetchone()
     assert row, "the demo should leave an open call task on an overdue invoice"
     return row
