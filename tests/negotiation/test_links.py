@@ -351,3 +351,26 @@ async def test_only_negotiators_credit_controllers_and_admins_share_and_only_ope
     # a link is revoked only through its own schedule
     assert (await post(client, f"/staff/schedules/{schedule_id}/links/{link['id']}/revoke")).status_code == 404
     assert (await post(client, f"/staff/schedules/{second}/links/{link['id']}/revoke")).status_code == 303
+
+
+async def test_two_people_accepting_one_link_at_once_sign_it_once(db, settings):
+    """Both press Accept at the same moment (two connections on PostgreSQL, where the link's row is
+    locked): one signature is recorded, the other is told the link was used, nothing is doubled."""
+    import asyncio
+
+    d, schedule_id = await drafted(settings)
+    ctx = ctx_of(settings)
+    created = await links.create(schedule_id, d["staff_actor"], ctx, secret=settings.secret_key, days=14)
+    outcomes = await asyncio.gather(*[
+        links.accept(created.token, name, "10.0.0.%d" % k, ctx, secret=settings.secret_key, max_failures=MAX_FAILURES)
+        for k, name in enumerate(("Ana Pop", "Ion Pop"))
+    ], return_exceptions=True)
+    accepted = [o for o in outcomes if isinstance(o, links.Accepted)]
+    refused = [o for o in outcomes if not isinstance(o, links.Accepted)]
+    assert len(accepted) == 1 and len(refused) == 1, outcomes
+    assert isinstance(refused[0], (links.LinkRefused, service.ScheduleError)), refused
+    schedule = await service.get(schedule_id)
+    assert (schedule["status"], schedule["accepted_name"]) == ("accepted", accepted[0].name)
+    assert await AuditEvent.count().where(AuditEvent.action == "schedule_accepted") == 1
+    link = await ShareLink.select().where(ShareLink.id == created.link_id).first()
+    assert link["used_at"] is not None and link["signer_name"] == accepted[0].name
