@@ -15,7 +15,8 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Response, Template
 
 from portal.auth.roles import Role
-from portal.negotiation import links, rules as schedule_rules, service
+from portal.negotiation import links, service
+from portal.negotiation.web import context_of
 from portal.negotiation.links_rules import share_url
 from portal.settings import Settings
 from portal.web.flash import flash
@@ -30,10 +31,6 @@ PUBLIC_HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollo
 
 def _settings(request: Request) -> Settings:
     return request.app.state.settings
-
-
-def context_of(settings: Settings) -> service.Context:
-    return service.Context(policy=schedule_rules.Policy.from_settings(settings), tz=settings.firm_timezone)
 
 
 def _errors(exc: service.ScheduleError) -> dict[str, str]:
@@ -67,7 +64,7 @@ class ScheduleLinksController(Controller):
     async def create(self, request: Request, schedule_id: int) -> Response:
         settings = _settings(request)
         try:
-            made = await links.create(schedule_id, actor(request), context_of(settings), secret=settings.secret_key,
+            made = await links.create(schedule_id, actor(request), context_of(request), secret=settings.secret_key,
                                       days=settings.share_link_days)
         except LookupError:
             raise NotFoundException() from None
@@ -138,7 +135,7 @@ class ShareLinkPages(Controller):
         form = await form_data(request)
         ip = client_ip(request)
         try:
-            accepted = await links.accept(token, form.get("name", ""), ip, context_of(settings), secret=settings.secret_key,
+            accepted = await links.accept(token, form.get("name", ""), ip, context_of(request), secret=settings.secret_key,
                                           max_failures=settings.link_max_failures)
         except links.LinkRefused as refused:
             return _refused_page(refused.refusal)
