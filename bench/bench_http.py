@@ -37,6 +37,7 @@ STAFF_EMAIL = "bench-cc@firm.test"
 CLIENT_EMAIL = "bench-client@client.test"
 CLIENT_ID = 1
 PORTS = {"portal": 8811, "raw": 8812, "bare": 8813}
+WORKERS = 1  # uvicorn processes per server (--workers): the same for the portal and the references
 
 # the client list's first page, as portal.billing.statements.client_invoices reads it (status=all: 50 rows)
 CLIENT_SQL = """SELECT id, code, kind, status, currency, issue_date, due_date, total_minor, paid_minor, "order", credits_invoice
@@ -108,9 +109,26 @@ def reference_app(kind: str, database_url: str):
     return Litestar(route_handlers=[bare, client_page, worklist_page], on_startup=[start], on_shutdown=[stop], debug=False)
 
 
+def reference_factory():
+    """For uvicorn's worker processes: the reference app the environment names."""
+    return reference_app(os.environ["BENCH_KIND"], os.environ["BENCH_DB"])
+
+
 def serve_reference(kind: str, database_url: str, port: int) -> None:
     import uvicorn
 
+    workers = int(os.environ.get("WEB_WORKERS", "1"))
+    if workers > 1:  # as `portal serve` does it (portal.cli.listening_socket), so the comparison stays fair
+        from uvicorn.supervisors import Multiprocess
+
+        from portal.cli import listening_socket
+
+        os.environ.update(BENCH_KIND=kind, BENCH_DB=database_url)
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        config = uvicorn.Config("bench_http:reference_factory", factory=True, workers=workers, host="127.0.0.1", port=port,
+                                log_level="info")
+        Multiprocess(config, sockets=[listening_socket("127.0.0.1", port)]).run()
+        return
     uvicorn.run(reference_app(kind, database_url), host="127.0.0.1", port=port, log_level="info")
 
 
@@ -118,7 +136,7 @@ def serve_reference(kind: str, database_url: str, port: int) -> None:
 def start(kind: str, database_url: str, log: Path) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": database_url, "PORTAL_ENV": "development", "HOST": "127.0.0.1", "PORT": str(PORTS[kind]),
            "SECRET_KEY": "bench-secret-key-long-enough-for-the-portal", "DB_POOL_SIZE": "10", "DUNNING_TICK_SECONDS": "0",
-           "PORTAL_VAR_DIR": tempfile.mkdtemp(prefix="bench-var-")}
+           "PORTAL_VAR_DIR": tempfile.mkdtemp(prefix="bench-var-"), "WEB_WORKERS": str(WORKERS)}
     python = str(Path(sys.executable))
     cmd = ([str(Path(python).parent / "portal"), "serve"] if kind == "portal"
            else [python, __file__, "--serve", kind, "--serve-db", database_url])
@@ -225,17 +243,21 @@ def main() -> None:
     parser.add_argument("--server", default=os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--seconds", type=int, default=12)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn processes per server (WEB_WORKERS), the same for all")
     parser.add_argument("--serve", choices=("raw", "bare"), help=argparse.SUPPRESS)
     parser.add_argument("--serve-db", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve_reference(args.serve, args.serve_db, PORTS[args.serve])
         return
+    global WORKERS
+    WORKERS = args.workers
     dbs = args.db or ["portal_bench_10k", "portal_bench"]
     logs = Path(tempfile.mkdtemp(prefix="bench-http-"))
     script = logs / "report.lua"
     script.write_text(WRK_SCRIPT)
-    print(f"machine: {machine()}; {args.connections} connections, {args.seconds} s per target; logs in {logs}", flush=True)
+    print(f"machine: {machine()}; {args.connections} connections, {args.seconds} s per target, {WORKERS} uvicorn "
+          f"process(es) per server; logs in {logs}", flush=True)
     bare = start("bare", "", logs / "bare.log")
     results: dict = {}
     try:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import os
+import socket
 import sys
 
 from portal.settings import ROOT, SettingsError, load_settings
@@ -153,10 +154,28 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     settings = _prepare()
+    options = {"host": settings.host, "port": settings.port, "proxy_headers": settings.production, "log_level": "info"}
+    if settings.web_workers > 1:  # each process builds its app from the same environment
+        from uvicorn.supervisors import Multiprocess
+
+        config = uvicorn.Config("portal.app:create_app", factory=True, workers=settings.web_workers, **options)
+        Multiprocess(config, sockets=[listening_socket(settings.host, settings.port)]).run()
+        return
     from portal.app import create_app
 
-    app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, proxy_headers=settings.production, log_level="info")
+    uvicorn.run(create_app(settings), **options)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The socket the worker processes share. uvicorn's own has protocol 0, so asyncio never sets
+    TCP_NODELAY on the connections it accepts and each keep-alive answer then waits ~40 ms for the
+    client's delayed ACK (measured: 44 ms a request, even for a bare route). Made with IPPROTO_TCP."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
 
 
 def parser() -> argparse.ArgumentParser:

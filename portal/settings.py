@@ -48,6 +48,7 @@ class Settings:
     smtp_password: str
     smtp_from: str
     smtp_tls: bool
+    web_workers: int = 1  # processes `portal serve` runs (each with its own pool and tick scheduler)
     dunning_tick_seconds: int = 300  # 0: `portal serve` runs no ticks (run `portal dunning run` from cron)
     promise_grace_days: int = 1  # a promised date pauses the ladder until that date plus this
     max_promise_days: int = 30  # how far ahead a client may promise to pay
@@ -208,6 +209,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         smtp_password=env.get("SMTP_PASSWORD", ""),
         smtp_from=env.get("SMTP_FROM", "").strip(),
         smtp_tls=_bool(env, "SMTP_TLS", True),
+        web_workers=_int(env, "WEB_WORKERS", 1, minimum=1),
         dunning_tick_seconds=_int(env, "DUNNING_TICK_SECONDS", 300, minimum=0),
         promise_grace_days=_int(env, "DUNNING_PROMISE_GRACE_DAYS", 1, minimum=0),
         max_promise_days=_int(env, "DUNNING_MAX_PROMISE_DAYS", 30, minimum=1),

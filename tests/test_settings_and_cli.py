@@ -122,3 +122,53 @@ async def test_create_user_then_demo_twice(tmp_path, database_url, db):
 
     skipped = run_portal("demo", "--if-empty", env=cli_env)
     assert "already has data" in skipped.stdout
+
+
+def test_serve_with_two_workers_answers_keep_alive_requests_without_the_delayed_ack_wait(tmp_path, sqlite_template):
+    """WEB_WORKERS=2: two processes share one listening socket made with IPPROTO_TCP, so the
+    connections they accept get TCP_NODELAY (uvicorn's own socket made every keep-alive answer
+    wait ~40 ms for the client's delayed ACK)."""
+    import http.client
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from portal.cli import listening_socket
+
+    probe = listening_socket("127.0.0.1", 0)
+    assert probe.proto == socket.IPPROTO_TCP
+    port = probe.getsockname()[1]
+    probe.close()
+    database = tmp_path / "portal.sqlite"
+    shutil.copy(sqlite_template, database)
+    environment = {**os.environ, **env(tmp_path, DATABASE_URL=f"sqlite:///{database}", PORTAL_ENV="test", HOST="127.0.0.1",
+                                       PORT=str(port), WEB_WORKERS="2", DUNNING_TICK_SECONDS="0")}
+    server = subprocess.Popen([str(Path(sys.executable).parent / "portal"), "serve"], env=environment,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                connection.request("GET", "/healthz")
+                assert connection.getresponse().read()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "portal serve did not start"
+                time.sleep(0.2)
+        took = []
+        for _ in range(10):  # the same connection: without TCP_NODELAY every answer took >= 40 ms
+            started = time.perf_counter()
+            connection.request("GET", "/healthz")
+            response = connection.getresponse()
+            assert response.status == 200 and b"ok" in response.read()
+            took.append(time.perf_counter() - started)
+        assert min(took) < 0.030, took
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=20)[0]
+    assert "Started parent process" in output or "worker" in output.lower(), output[-2000:]
