@@ -153,7 +153,7 @@ async def lift_pause(pause_id: int, actor: Actor, *, now: dt.datetime | None = N
     row = await Pause.select(Pause.invoice, Pause.kind).where((Pause.id == pause_id) & Pause.ended_at.is_null()).first()
     if row is None or row["kind"] not in ("manual", "promise"):
         return False
-    await feed(Event("pause_lifted", (row["invoice"],), actor, now=now))
+    await feed(Event("pause_lifted", (row["invoice"],), actor, source_type="pause", source_id=pause_id, now=now))
     return True
 
 
@@ -334,6 +334,9 @@ def _pausing(kind: str, replaces: tuple[str, ...] = (), ends: tuple[str, ...] = 
 
 def _ending(kinds: tuple[str, ...], end_reason: str):
     async def handler(event: Event, ids: list[int], now: dt.datetime) -> None:
+        if event.source_type == "pause" and event.source_id is not None:  # that one pause only (staff lift it)
+            await _end(event.source_id, end_reason, event.actor, now)
+            return
         for invoice_id in ids:
             await _end_open(invoice_id, kinds, end_reason, event.actor, now)
     return handler

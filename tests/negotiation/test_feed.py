@@ -82,3 +82,18 @@ async def test_an_event_the_state_does_not_allow_is_refused_and_changes_nothing(
     with pytest.raises(escalation.EscalationError):
         await escalation.feed(escalation.Event("plan_broken", (invoice["id"],), Actor.system()))
     assert [c["after"]["event"] for c in await _changes(invoice["id"])] == ["payment_full"]
+
+
+async def test_lifting_a_staff_pause_leaves_the_clients_promise_standing(db, settings):
+    from portal.dunning.tables import Pause
+
+    d = await debtor()
+    invoice = d["invoices"][0]
+    await escalation.feed(escalation.Event("staff_pause", (invoice["id"],), d["staff_actor"], reason="Director on holiday"))
+    await escalation.record_promise(invoice["id"], local_today(settings) + dt.timedelta(days=4), d["client_actor"],
+                                    grace_days=1, tz=settings.firm_timezone, max_days=30)
+    manual = await Pause.select(Pause.id).where((Pause.invoice == invoice["id"]) & (Pause.kind == "manual")).first()
+    assert await escalation.lift_pause(manual["id"], d["staff_actor"])
+    open_kinds = [p["kind"] for p in await Pause.select(Pause.kind).where((Pause.invoice == invoice["id"]) & Pause.ended_at.is_null())]
+    assert open_kinds == ["promise"]
+    assert (await escalation.states_of([invoice["id"]]))[invoice["id"]] == "promised"
