@@ -38,15 +38,28 @@ class PlansReport:
 
 async def run(as_of: dt.datetime, ctx: service.Context) -> PlansReport:
     report = PlansReport()
+    today = ctx.today(as_of)
     after = 0
     while True:
-        rows = await Schedule.select(Schedule.id).where((Schedule.status == "accepted") & (Schedule.id > after)).order_by(
-            Schedule.id).limit(BATCH)
+        rows = await Schedule.raw(_NEEDING_ATTENTION, after, today + dt.timedelta(days=MAX_LEAD_DAYS),
+                                  today - dt.timedelta(days=ctx.policy.grace_days), BATCH)
         for row in rows:
             await _steer(row["id"], as_of, ctx, report)
         if len(rows) < BATCH:
             return report
         after = rows[-1]["id"]
+
+
+# Only the running plans with an unpaid installment whose reminder may be due or that may be
+# missed are looked at (a tick must not read every plan every five minutes); their invoices being
+# settled completes them on payment (after_payment), or here once one of them is looked at.
+MAX_LEAD_DAYS = 60  # no ladder reminds earlier than this before a due date
+_NEEDING_ATTENTION = """SELECT DISTINCT s.id FROM repayment_schedules s
+JOIN repayment_schedule_versions v ON v.schedule = s.id AND v.number = s.accepted_version
+JOIN repayment_installments i ON i.version = v.id
+WHERE s.status = 'accepted' AND s.id > {} AND i.paid_at IS NULL
+  AND ((i.reminded_at IS NULL AND i.due_date <= {}) OR i.due_date < {})
+ORDER BY s.id LIMIT {}"""
 
 
 async def plan_view(schedule: dict, today: dt.date, grace_days: int) -> dict:
