@@ -49,12 +49,17 @@ def print_response(request: Request, document: dict, base_path: str) -> Response
 
 async def pdf_response(request: Request, document: dict, base_path: str) -> Response:
     html = render_document(request, document, for_pdf=True, base_path=base_path)
+    return await pdf_answer(request, html, documents.pdf_filename(document["invoice"]))
+
+
+async def pdf_answer(request: Request, html: str, filename: str) -> Response:
+    """A printed page as a PDF (invoices, letters, case files, repayment schedules), or a plain
+    503 when this server cannot make PDFs."""
     try:
         pdf = await documents.render_pdf(html, str(request.base_url))
     except documents.PdfUnavailable as exc:
-        log.error("invoice PDF unavailable: %s", exc)
+        log.error("PDF %s unavailable: %s", filename, exc)
         return Response(content=f"The PDF cannot be made on this server: {exc}", media_type="text/plain", status_code=503)
-    filename = documents.pdf_filename(document["invoice"])
     return Response(content=pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{filename}"',
         "Content-Security-Policy": PDF_POLICY,

@@ -10,7 +10,6 @@ with the letter's row (letters/_row.html), a plain post with a redirect back to 
 
 from __future__ import annotations
 
-import logging
 import re
 
 from litestar import Controller, Request, get, post
@@ -18,7 +17,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.response import Response, Template
 
 from portal.auth.roles import Role
-from portal.billing import documents, documents_web
+from portal.billing import documents_web
 from portal.clock import utcnow
 from portal.dunning import case_file, letters
 from portal.web import i18n
@@ -26,8 +25,6 @@ from portal.web.flash import flash
 from portal.web.guards import roles, staff_only
 from portal.web.i18n import gettext as _
 from portal.web.responses import actor, current_user, found_or_404, is_htmx, page, see_other
-
-log = logging.getLogger("portal")
 
 HOME = "/staff/dunning/letters"
 SENDERS = roles(Role.CREDIT_CONTROLLER, Role.NEGOTIATOR)  # admins always pass
@@ -93,19 +90,6 @@ def _print_response(html: str) -> Response:
     })
 
 
-async def _pdf_response(request: Request, html: str, filename: str) -> Response:
-    try:
-        pdf = await documents.render_pdf(html, str(request.base_url))
-    except documents.PdfUnavailable as exc:
-        log.error("letter PDF unavailable: %s", exc)
-        return Response(content=f"The PDF cannot be made on this server: {exc}", media_type="text/plain", status_code=503)
-    return Response(content=pdf, media_type="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="{filename}"',
-        "Content-Security-Policy": documents_web.PDF_POLICY,
-        "Cache-Control": "private, no-cache",
-    })
-
-
 async def _case_file_facts(request: Request, invoice_id: int) -> dict:
     return found_or_404(await case_file.case_file(invoice_id, tz=_settings(request).firm_timezone, now=utcnow()))
 
@@ -151,7 +135,7 @@ class LettersController(Controller):
     @get("/{letter_id:int}/pdf")
     async def pdf(self, request: Request, letter_id: int) -> Response:
         html, filename = await _letter_html(request, letter_id, for_pdf=True)
-        return await _pdf_response(request, html, filename)
+        return await documents_web.pdf_answer(request, html, filename)
 
     @post("/{letter_id:int}/sent", guards=[SENDERS])
     async def mark_sent(self, request: Request, letter_id: int) -> Response:
@@ -182,4 +166,4 @@ class InvoiceCaseFileController(Controller):
         facts = await _case_file_facts(request, invoice_id)
         html = render_case_file(request, facts, for_pdf=True, back_url=f"/staff/invoices/{invoice_id}",
                                 pdf_url=f"/staff/invoices/{invoice_id}/case-file.pdf")
-        return await _pdf_response(request, html, letters.pdf_filename(facts["invoice"]["code"], letters.CASE_FILE))
+        return await documents_web.pdf_answer(request, html, letters.pdf_filename(facts["invoice"]["code"], letters.CASE_FILE))

@@ -9,11 +9,10 @@ language whoever asks, by WeasyPrint as the invoices are (portal.billing.documen
 
 from __future__ import annotations
 
-import logging
 
 from litestar import Controller, Request, Response, get
 
-from portal.billing import documents
+from portal.billing import documents_web
 from portal.clients.tables import Client
 from portal.messages import N_
 from portal.negotiation import service
@@ -21,10 +20,7 @@ from portal.web import i18n
 from portal.web.guards import client_only, staff_only
 from portal.web.responses import current_user, found_or_404
 
-log = logging.getLogger("portal")
-
 TEMPLATE = "negotiation/print_schedule.html"
-PDF_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:"
 VIA_LABELS = {"link": N_("Share link"), "portal": N_("Portal")}
 
 
@@ -68,17 +64,7 @@ def render_document(request: Request, document: dict) -> str:
 
 
 async def pdf_response(request: Request, document: dict) -> Response:
-    html = render_document(request, document)
-    try:
-        pdf = await documents.render_pdf(html, str(request.base_url))
-    except documents.PdfUnavailable as exc:
-        log.error("schedule PDF unavailable: %s", exc)
-        return Response(content=f"The PDF cannot be made on this server: {exc}", media_type="text/plain", status_code=503)
-    return Response(content=pdf, media_type="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="{pdf_filename(document)}"',
-        "Content-Security-Policy": PDF_POLICY,
-        "Cache-Control": "private, no-cache",
-    })
+    return await documents_web.pdf_answer(request, render_document(request, document), pdf_filename(document))
 
 
 class StaffSchedulePrint(Controller):
