@@ -10,7 +10,7 @@ of `make test`; needs `wrk`: apt-get install -y wrk):
     .venv/bin/python bench/dunning_data.py --db portal_bench_10k --invoices 10000
     .venv/bin/python bench/bench_http.py --db portal_bench_10k --db portal_bench
 
-Each server is one uvicorn process (as `portal serve`: access log on, DB_POOL_SIZE=10, no ticks);
+Each server is one uvicorn process (as `portal serve` in production: access log on, DB_POOL_SIZE=10, no ticks);
 wrk runs 32 connections for --seconds per target after a short warm-up.
 """
 
@@ -118,23 +118,21 @@ def serve_reference(kind: str, database_url: str, port: int) -> None:
     import uvicorn
 
     workers = int(os.environ.get("WEB_WORKERS", "1"))
-    if workers > 1:  # as `portal serve` does it (portal.cli.listening_socket), so the comparison stays fair
-        from uvicorn.supervisors import Multiprocess
-
-        from portal.cli import listening_socket
+    if workers > 1:  # as `portal serve` does it (portal.cli.supervisor), so the comparison stays fair
+        from portal.cli import supervisor
 
         os.environ.update(BENCH_KIND=kind, BENCH_DB=database_url)
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         config = uvicorn.Config("bench_http:reference_factory", factory=True, workers=workers, host="127.0.0.1", port=port,
                                 log_level="info")
-        Multiprocess(config, sockets=[listening_socket("127.0.0.1", port)]).run()
+        supervisor(config, "127.0.0.1", port).run()
         return
     uvicorn.run(reference_app(kind, database_url), host="127.0.0.1", port=port, log_level="info")
 
 
 # ---------------------------------------------------------------- running servers and wrk
 def start(kind: str, database_url: str, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": database_url, "PORTAL_ENV": "development", "HOST": "127.0.0.1", "PORT": str(PORTS[kind]),
+    env = {**os.environ, "DATABASE_URL": database_url, "PORTAL_ENV": "production", "HOST": "127.0.0.1", "PORT": str(PORTS[kind]),
            "SECRET_KEY": "bench-secret-key-long-enough-for-the-portal", "DB_POOL_SIZE": "10", "DUNNING_TICK_SECONDS": "0",
            "PORTAL_VAR_DIR": tempfile.mkdtemp(prefix="bench-var-"), "WEB_WORKERS": str(WORKERS)}
     python = str(Path(sys.executable))
@@ -168,15 +166,17 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def login(email: str) -> str:
-    """Log in through the real form; the Cookie header of the session."""
+    """Log in through the real form; the Cookie header of the session. The portal runs as in
+    production, so its cookies are Secure: over plain HTTP they are carried by hand."""
     import httpx
 
     base = f"http://127.0.0.1:{PORTS['portal']}"
     with httpx.Client(base_url=base) as client:
-        client.get("/login")
-        r = client.post("/login", data={"email": email, "password": PASSWORD, "_csrf_token": client.cookies["portal_csrf"]})
+        csrf = client.get("/login").cookies["portal_csrf"]
+        r = client.post("/login", data={"email": email, "password": PASSWORD, "_csrf_token": csrf},
+                        headers={"Cookie": f"portal_csrf={csrf}"})
         assert r.status_code == 303 and "/login" not in r.headers.get("location", ""), (email, r.status_code, r.text[:300])
-        return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+        return f"portal_csrf={csrf}; portal_session={r.cookies['portal_session']}"
 
 
 def check(url: str, cookie: str, expect_rows: int | None) -> int:

@@ -124,10 +124,39 @@ async def test_create_user_then_demo_twice(tmp_path, database_url, db):
     assert "already has data" in skipped.stdout
 
 
+def _children(pid: int) -> list[int]:
+    import os
+
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def _listening(port: int) -> int:
+    """How many sockets listen on this port (IPv4)."""
+    with open("/proc/net/tcp") as table:
+        rows = [line.split() for line in table.readlines()[1:]]
+    return sum(1 for row in rows if row[3] == "0A" and int(row[1].split(":")[1], 16) == port)
+
+
+def _sockets(pid: int) -> int:
+    import os
+
+    return sum(1 for fd in os.listdir(f"/proc/{pid}/fd") if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:"))
+
+
 def test_serve_with_two_workers_answers_keep_alive_requests_without_the_delayed_ack_wait(tmp_path, sqlite_template):
-    """WEB_WORKERS=2: two processes share one listening socket made with IPPROTO_TCP, so the
-    connections they accept get TCP_NODELAY (uvicorn's own socket made every keep-alive answer
-    wait ~40 ms for the client's delayed ACK)."""
+    """WEB_WORKERS=2: two processes, each with a listening socket of its own on the port (made with
+    IPPROTO_TCP, so the connections they accept get TCP_NODELAY: uvicorn's own socket made every
+    keep-alive answer wait ~40 ms for the client's delayed ACK; and SO_REUSEPORT, so the kernel
+    spreads connections over the workers)."""
     import http.client
     import os
     import shutil
@@ -168,6 +197,22 @@ def test_serve_with_two_workers_answers_keep_alive_requests_without_the_delayed_
             assert response.status == 200 and b"ok" in response.read()
             took.append(time.perf_counter() - started)
         assert min(took) < 0.030, took
+        # sixteen connections opened at once are spread over both workers (each has its own socket)
+        while _listening(port) < 2:  # the second worker may still be starting
+            assert time.monotonic() < deadline, "the second worker did not start listening"
+            time.sleep(0.1)
+        workers = _children(server.pid)
+        before = {pid: _sockets(pid) for pid in workers}
+        burst = [http.client.HTTPConnection("127.0.0.1", port, timeout=5) for _ in range(16)]
+        for c in burst:
+            c.request("GET", "/healthz")
+        for c in burst:
+            assert c.getresponse().read()
+        gained = {pid: _sockets(pid) - before[pid] for pid in workers}
+        serving = [n for n in gained.values() if n > 0]  # (multiprocessing's resource tracker is a child too)
+        assert len(serving) == 2 and sum(serving) == 16, gained
+        for c in burst:
+            c.close()
     finally:
         server.terminate()
         output = server.communicate(timeout=20)[0]

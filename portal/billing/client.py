@@ -26,12 +26,8 @@ class ClientInvoicesController(Controller):
         status = request.query_params.get("status", statements.DEFAULT_FILTER)
         status = status if status in statements.FILTERS else statements.DEFAULT_FILTER
         today = statements.firm_today()
-        return page(
-            "billing/client_invoices.html",
-            page=await statements.client_invoices(client_id, status, request.query_params.get("cursor"), today=today),
-            balances=await statements.balances(client_id, today=today),
-            status=status,
-        )
+        listed, balances = await statements.invoices_page(client_id, status, request.query_params.get("cursor"), today=today)
+        return page("billing/client_invoices.html", page=listed, balances=balances, status=status)
 
     @get("/{invoice_id:int}")
     async def detail(self, request: Request, invoice_id: int) -> Template:

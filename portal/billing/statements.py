@@ -54,13 +54,9 @@ def _decode(cursor: str | None) -> tuple[dt.date, int] | None:
         return None
 
 
-async def client_invoices(client_id: int, status_filter: str = DEFAULT_FILTER, cursor: str | None = None, *,
-                          today: dt.date | None = None) -> Page:
-    """The client's invoices, PAGE_SIZE at a time, keyset-paged on (due_date, id).
-
-    open: unpaid invoices, the soonest due first; paid: paid invoices, the latest due first;
-    all: every invoice and credit note, the latest due first."""
-    today = today or firm_today()
+def _list_query(client_id: int, status_filter: str, cursor: str | None) -> tuple[str, list, bool]:
+    """The SQL of a page of the client's list (with its ORDER BY and LIMIT), its arguments, and
+    whether it is the first page."""
     ascending = status_filter == "open"
     sql, args = _LIST_SQL + _LIST_FILTERS.get(status_filter, ""), [client_id]
     key = _decode(cursor)
@@ -69,11 +65,43 @@ async def client_invoices(client_id: int, status_filter: str = DEFAULT_FILTER, c
         sql += " AND (due_date > {} OR (due_date = {} AND id > {}))" if ascending else " AND (due_date < {} OR (due_date = {} AND id < {}))"
         args += [due, due, last_id]
     sql += " ORDER BY due_date, id LIMIT {}" if ascending else " ORDER BY due_date DESC, id DESC LIMIT {}"
-    rows = await Invoice.raw(sql, *args, PAGE_SIZE + 1)
+    return sql, args + [PAGE_SIZE + 1], key is None
+
+
+def _page(rows: list[dict], is_first: bool, today: dt.date) -> Page:
     more = len(rows) > PAGE_SIZE
     rows = [_describe(row, today) for row in rows[:PAGE_SIZE]]
     next_cursor = encode_cursor([rows[-1]["due_date"].isoformat(), rows[-1]["id"]]) if more else None
-    return Page(rows=rows, next_cursor=next_cursor, is_first=key is None)
+    return Page(rows=rows, next_cursor=next_cursor, is_first=is_first)
+
+
+async def client_invoices(client_id: int, status_filter: str = DEFAULT_FILTER, cursor: str | None = None, *,
+                          today: dt.date | None = None) -> Page:
+    """The client's invoices, PAGE_SIZE at a time, keyset-paged on (due_date, id).
+
+    open: unpaid invoices, the soonest due first; paid: paid invoices, the latest due first;
+    all: every invoice and credit note, the latest due first."""
+    sql, args, is_first = _list_query(client_id, status_filter, cursor)
+    return _page(await Invoice.raw(sql, *args), is_first, today or firm_today())
+
+
+# The balance's rows in the list's columns, so both can be read in one round trip.
+_BALANCE_AS_LIST = """SELECT 1, NULL, NULL, kind, status, currency, NULL, due_date, total_minor, paid_minor, NULL, NULL
+FROM invoices WHERE client = {} AND kind = 'invoice' AND status = 'issued'"""
+
+
+async def invoices_page(client_id: int, status_filter: str = DEFAULT_FILTER, cursor: str | None = None, *,
+                        today: dt.date | None = None) -> tuple[Page, list[rules.Balance]]:
+    """What the invoice list page shows: client_invoices() and balances(), read in one query (the
+    page clients open most; each round trip costs about as much as drawing ten rows)."""
+    today = today or firm_today()
+    sql, args, is_first = _list_query(client_id, status_filter, cursor)
+    order = sql[sql.rindex(" ORDER BY ") + len(" ORDER BY "):sql.rindex(" LIMIT ")]
+    found = await Invoice.raw(
+        f"SELECT 0 AS part, * FROM ({sql}) AS page UNION ALL {_BALANCE_AS_LIST} ORDER BY part, {order}", *args, client_id,
+    )
+    listed = [row for row in found if row.pop("part") == 0]
+    return _page(listed, is_first, today), rules.balances(found[len(listed):], today)
 
 
 async def balances(client_id: int, *, today: dt.date | None = None) -> list[rules.Balance]:

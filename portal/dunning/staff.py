@@ -10,17 +10,14 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Response, Template
 
 from portal.auth.roles import Role
-from portal.clients import service as clients
 from portal.clock import utcnow
 from portal.dunning import rules, service, state, worklist
-from portal.dunning.tables import LadderStep
 from portal.web.flash import flash
 from portal.web.forms import form_data
 from portal.web.guards import roles, staff_only
 from portal.web.i18n import gettext as _
 from portal.web.i18n import ngettext
 from portal.web.responses import actor, is_htmx, page, see_other
-from portal.accounts.service import staff_users
 
 CONTROL = roles(Role.CREDIT_CONTROLLER)  # admins always pass
 ADMINS = roles()
@@ -52,9 +49,7 @@ async def _context(request: Request, **extra) -> dict:
     return {
         "filters": filters, "today": today,
         "page": await worklist.rows(today, filters, request.query_params.get("cursor")),
-        "managers": await clients.sales_managers(), "staff": [u for u in await staff_users() if u.get("is_active", True)],
-        "steps": await LadderStep.select(LadderStep.id, LadderStep.name, LadderStep.ladder.name.as_alias("ladder_name")).order_by(
-            LadderStep.ladder).order_by(LadderStep.position),
+        **await worklist.choices(),
         "channel_labels": rules.CHANNEL_LABELS, "errors": {}, "values": {}, **extra,
     }
 

@@ -107,3 +107,24 @@ async def rows(today: dt.date, filters: Filters, cursor: str | None = None) -> P
 
 def _date(value) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+# The page's three choice lists (managers to filter by, staff to reassign to, steps to filter by)
+# in one round trip: the worklist is the controller's most opened page.
+_CHOICES_SQL = """
+SELECT 'manager' AS list, id, name, '' AS ladder_name, 0 AS ladder, 0 AS position FROM users
+WHERE kind = 'staff' AND role = 'sales_manager' AND is_active
+UNION ALL
+SELECT 'staff', id, name, '', 0, 0 FROM users WHERE kind = 'staff' AND is_active
+UNION ALL
+SELECT 'step', st.id, st.name, l.name, st.ladder, st.position FROM dunning_steps st JOIN dunning_ladders l ON l.id = st.ladder
+ORDER BY 1, 5, 6, 3"""
+
+
+async def choices() -> dict[str, list[dict]]:
+    """{"managers": [...], "staff": [...], "steps": [...]}, each row with id and name (steps also
+    ladder_name), managers and staff by name, steps by ladder and position."""
+    found: dict[str, list[dict]] = {"manager": [], "staff": [], "step": []}
+    for row in await Invoice.raw(_CHOICES_SQL):
+        found[row["list"]].append(row)
+    return {"managers": found["manager"], "staff": found["staff"], "steps": found["step"]}

@@ -1,4 +1,7 @@
-"""Route guards: staff pages for staff (optionally some roles), client pages for client users."""
+"""Route guards: staff pages for staff (optionally some roles), client pages for client users.
+
+They are coroutines on purpose: Litestar runs a plain-function guard in a worker thread, a
+thread hop on every request for what is a dictionary lookup."""
 
 from __future__ import annotations
 
@@ -9,7 +12,11 @@ from litestar.handlers.base import BaseRouteHandler
 from portal.auth.roles import Kind, Role
 
 
-def staff_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def staff_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    _require_staff(connection)
+
+
+def _require_staff(connection: ASGIConnection) -> None:
     user = connection.scope.get("user")
     if user is None:
         raise NotAuthorizedException()
@@ -17,7 +24,7 @@ def staff_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         raise PermissionDeniedException("staff_only")
 
 
-def client_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def client_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     user = connection.scope.get("user")
     if user is None:
         raise NotAuthorizedException()
@@ -28,8 +35,8 @@ def client_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
 def roles(*allowed: Role):
     """Staff with one of these roles (admins always pass)."""
 
-    def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-        staff_only(connection, handler)
+    async def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+        _require_staff(connection)
         if not connection.scope["user"].has_role(*allowed):
             raise PermissionDeniedException("role")
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale, dates, numbers
 from babel.support import LazyProxy, NullTranslations, Translations
+from markupsafe import Markup
 
 from portal.money import exponent, to_decimal
 from portal.settings import LANGUAGES
@@ -71,6 +72,26 @@ def gettext(message: str, **variables: object) -> str:
 def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
     variables.setdefault("num", n)
     return translate_plural(singular, plural, n) % variables
+
+
+def template_gettext(message: str, **variables: object) -> Markup:
+    """`_()` in templates, as Jinja's own newstyle gettext: the translation is trusted, the
+    variables are escaped. A plain function (Jinja's passes the context through two extra calls),
+    and a message without variables is worded once per language: a page says ~40 of them."""
+    if variables:
+        return Markup(translate(message)) % variables
+    return _template_words(message, current_language())
+
+
+def template_ngettext(singular: str, plural: str, num: int, **variables: object) -> Markup:
+    """`ngettext()` in templates, as Jinja's own newstyle one, without the context's extra calls."""
+    variables.setdefault("num", num)
+    return Markup(translate_plural(singular, plural, num)) % variables
+
+
+@lru_cache(maxsize=4096)
+def _template_words(message: str, language: str) -> Markup:
+    return Markup(translations(language).gettext(message)) % {}
 
 
 def lazy_gettext(message: str) -> LazyProxy:

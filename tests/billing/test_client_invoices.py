@@ -206,6 +206,10 @@ async def test_keyset_pages_walk_every_invoice_once(client):
     rest = await statements.client_invoices(mine, "all", everything.next_cursor, today=today)
     keys = [(r["due_date"], r["id"]) for r in everything.rows + rest.rows]
     assert keys == sorted(keys, reverse=True) and len(keys) == len(codes)
+    # the page reads the list and the balance in one query: the same rows, the same balance
+    balance = await statements.balances(mine, today=today)
+    for status, cursor, expected in (("open", None, first), ("open", first.next_cursor, second), ("all", everything.next_cursor, rest)):
+        assert await statements.invoices_page(mine, status, cursor, today=today) == (expected, balance)
     page = await client.get(f"/client/invoices?status=open&cursor={first.next_cursor}")
     assert page.status_code == 200 and "First page" in page.text
     assert (await client.get("/client/invoices?cursor=not-a-cursor")).status_code == 200  # a bad cursor: the first page

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 from portal.auth.roles import Role
+from portal.auth.tables import User
 from portal.clock import utcnow
 from portal.dunning.tables import DunningAction, Pause
 from portal.tasks.tables import Task
@@ -43,6 +44,25 @@ async def test_worklist_groups_by_step_and_shows_next_action(db, settings, clien
     client_page = (await client.get(f"/staff/clients/{client_id}")).text
     worst = re.search(r'<p class="worst-escalation">.*?</p>', client_page, re.S).group(0)
     assert "Pay-today call" in worst and invoice["code"] in worst  # the client shows its worst state
+
+
+async def test_filters_offer_active_managers_and_staff_by_name_and_every_step_in_ladder_order(db, settings, client):
+    manager, controller, client_id, invoice = await _overdue_world(settings)
+    await make_staff(Role.SALES_MANAGER, name="Ana Manager")
+    gone = await make_staff(Role.SALES_MANAGER, name="Gone Manager")
+    await User.update({User.is_active: False}).where(User.id == gone["id"])
+    await login(client, controller)
+    page = (await client.get("/staff/dunning")).text
+
+    def options(name: str) -> list[str]:
+        select = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', page, re.S).group(1)
+        return [text.strip() for text in re.findall(r"<option[^>]*>([^<]*)</option>", select)]
+
+    assert options("manager")[1:] == ["Ana Manager", "Mara Manager"]  # after "All managers"
+    reassign = options("user_id")
+    assert "Gone Manager" not in reassign and reassign == sorted(reassign) and "Mara Manager" in reassign
+    steps = [s for s in options("step") if s.startswith("Pressure: ")]
+    assert steps == [f"Pressure: {step['name']}" for step in PRESSURE]
 
 
 async def test_bulk_pause_skip_and_reassign(db, settings, client):
