@@ -43,14 +43,12 @@ WORKERS = 1  # uvicorn processes per server (--workers): the same for the portal
 CLIENT_SQL = """SELECT id, code, kind, status, currency, issue_date, due_date, total_minor, paid_minor, "order", credits_invoice
 FROM invoices WHERE client = $1 ORDER BY due_date DESC, id DESC LIMIT $2"""
 CLIENT_ROWS = 50  # statements.PAGE_SIZE
-# the worklist's first page, as portal.dunning.worklist.rows reads it
+# the worklist's first page, as portal.dunning.worklist.rows reads it (the page adds the step and
+# manager names from its choice lists, a second query)
 WORKLIST_SQL = """SELECT i.id, i.code, i.due_date, i.currency, i.total_minor - i.paid_minor AS balance, c.id AS client_id,
-c.name AS client_name, u.name AS manager_name, s.severity, s.last_position AS position,
-ls.name AS last_step_name, ls.id AS last_step_id, ns.name AS next_step_name, ns.channel AS next_channel, s.next_at,
-s.paused_kind, s.paused_until
+c.name AS client_name, c.sales_manager, s.severity, s.last_position AS position, s.last_step AS last_step_id,
+s.next_step AS next_step_id, s.next_at, s.paused_kind, s.paused_until
 FROM dunning_states s JOIN invoices i ON i.id = s.invoice JOIN clients c ON c.id = i.client
-LEFT JOIN users u ON u.id = c.sales_manager LEFT JOIN dunning_steps ls ON ls.id = s.last_step
-LEFT JOIN dunning_steps ns ON ns.id = s.next_step
 WHERE s.due_date < $1 AND i.status = 'issued'
 ORDER BY s.severity DESC, s.last_position DESC, s.due_date, s.invoice LIMIT $2"""
 WORKLIST_ROWS = 50  # worklist.PAGE_SIZE

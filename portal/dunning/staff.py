@@ -48,8 +48,7 @@ async def _context(request: Request, **extra) -> dict:
     today = _today(request)
     return {
         "filters": filters, "today": today,
-        "page": await worklist.rows(today, filters, request.query_params.get("cursor")),
-        **await worklist.choices(),
+        **await worklist.view(today, filters, request.query_params.get("cursor")),
         "channel_labels": rules.CHANNEL_LABELS, "errors": {}, "values": {}, **extra,
     }
 

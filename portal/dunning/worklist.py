@@ -1,6 +1,7 @@
 """The credit controller's worklist: overdue invoices, the most escalated first, grouped by the
 step they reached, with the next action and its time. Read from the stored state (kept by the
-engine) in two queries a page: the groups' counts and sums, and 50 rows by keyset."""
+engine): 50 rows by keyset and the choice lists (two queries a page), then the groups' counts and
+sums (loaded by htmx after the page)."""
 
 from __future__ import annotations
 
@@ -72,7 +73,18 @@ async def groups(today: dt.date, filters: Filters) -> list[dict]:
     return sorted(out.values(), key=lambda g: (-g["severity"], -g["position"], g["step_name"]))
 
 
+# Step and manager names are not joined here but taken from the page's choice lists (read anyway):
+# three tables keep PostgreSQL's planning of this statement cheap, which at a million invoices cost
+# more than running it.
+_ROWS_SQL = (
+    "SELECT i.id, i.code, i.due_date, i.currency, i.total_minor - i.paid_minor AS balance, c.id AS client_id, "
+    "c.name AS client_name, c.sales_manager, s.severity AS severity, s.last_position AS position, "
+    "s.last_step AS last_step_id, s.next_step AS next_step_id, s.next_at, s.paused_kind, s.paused_until" + _FROM
+)
+
+
 async def rows(today: dt.date, filters: Filters, cursor: str | None = None) -> Page:
+    """A page of the worklist's rows, without names (see view())."""
     args: list = [today]
     where = _where(filters, args)
     key = decode_cursor(cursor, (int, int, str, int))
@@ -84,14 +96,7 @@ async def rows(today: dt.date, filters: Filters, cursor: str | None = None) -> P
         )
         args += [severity, severity, position, position, due, due, last_id]
     found = await Invoice.raw(
-        "SELECT i.id, i.code, i.due_date, i.currency, i.total_minor - i.paid_minor AS balance, c.id AS client_id, "
-        "c.name AS client_name, u.name AS manager_name, s.severity AS severity, "
-        "s.last_position AS position, ls.name AS last_step_name, ls.id AS last_step_id, "
-        "ns.name AS next_step_name, ns.channel AS next_channel, s.next_at, s.paused_kind, s.paused_until"
-        + _FROM.replace("WHERE", "LEFT JOIN users u ON u.id = c.sales_manager LEFT JOIN dunning_steps ls ON ls.id = s.last_step "
-                        "LEFT JOIN dunning_steps ns ON ns.id = s.next_step WHERE")
-        + where + " ORDER BY s.severity DESC, s.last_position DESC, s.due_date, s.invoice LIMIT {}",
-        *args, PAGE_SIZE + 1,
+        _ROWS_SQL + where + " ORDER BY s.severity DESC, s.last_position DESC, s.due_date, s.invoice LIMIT {}", *args, PAGE_SIZE + 1,
     )
     for row in found:
         row["due_date"] = _date(row["due_date"])
@@ -105,26 +110,46 @@ async def rows(today: dt.date, filters: Filters, cursor: str | None = None) -> P
     return Page(rows=found, next_cursor=next_cursor, is_first=key is None)
 
 
+async def view(today: dt.date, filters: Filters, cursor: str | None = None) -> dict:
+    """What the worklist page shows: a page of rows with their manager's and steps' names, and the
+    choice lists (managers and steps to filter by, staff to reassign to)."""
+    found = await choices()
+    page = await rows(today, filters, cursor)
+    people, steps = found.pop("names"), {step["id"]: step for step in found["steps"]}
+    for row in page.rows:
+        last, upcoming = steps.get(row["last_step_id"]), steps.get(row["next_step_id"])
+        row["manager_name"] = people.get(row["sales_manager"])
+        row["last_step_name"] = last["name"] if last else None
+        row["next_step_name"] = upcoming["name"] if upcoming else None
+        row["next_channel"] = upcoming["channel"] if upcoming else None
+    return {"page": page, **found}
+
+
 def _date(value) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
-# The page's three choice lists (managers to filter by, staff to reassign to, steps to filter by)
-# in one round trip: the worklist is the controller's most opened page.
+# The page's choice lists in one round trip: every staff member (managers to filter by, active staff
+# to reassign to, and the names of the rows' managers, who may have left) and every step.
 _CHOICES_SQL = """
-SELECT 'manager' AS list, id, name, '' AS ladder_name, 0 AS ladder, 0 AS position FROM users
-WHERE kind = 'staff' AND role = 'sales_manager' AND is_active
+SELECT 'person' AS list, id, name, role AS detail, '' AS channel, is_active AS active, 0 AS ladder, 0 AS position
+FROM users WHERE kind = 'staff'
 UNION ALL
-SELECT 'staff', id, name, '', 0, 0 FROM users WHERE kind = 'staff' AND is_active
-UNION ALL
-SELECT 'step', st.id, st.name, l.name, st.ladder, st.position FROM dunning_steps st JOIN dunning_ladders l ON l.id = st.ladder
-ORDER BY 1, 5, 6, 3"""
+SELECT 'step', st.id, st.name, l.name, st.channel, st.is_active, st.ladder, st.position
+FROM dunning_steps st JOIN dunning_ladders l ON l.id = st.ladder
+ORDER BY 1, 7, 8, 3"""
 
 
-async def choices() -> dict[str, list[dict]]:
-    """{"managers": [...], "staff": [...], "steps": [...]}, each row with id and name (steps also
-    ladder_name), managers and staff by name, steps by ladder and position."""
-    found: dict[str, list[dict]] = {"manager": [], "staff": [], "step": []}
+async def choices() -> dict:
+    """{"managers": [...], "staff": [...], "steps": [...], "names": {user id: name}}: active sales
+    managers and active staff by name (id, name), steps by ladder and position (id, name,
+    ladder_name, channel), and the name of every staff member."""
+    people, steps = [], []
     for row in await Invoice.raw(_CHOICES_SQL):
-        found[row["list"]].append(row)
-    return {"managers": found["manager"], "staff": found["staff"], "steps": found["step"]}
+        (people if row["list"] == "person" else steps).append(row)
+    return {
+        "managers": [p for p in people if p["active"] and p["detail"] == "sales_manager"],
+        "staff": [p for p in people if p["active"]],
+        "steps": [{**s, "ladder_name": s["detail"]} for s in steps],
+        "names": {p["id"]: p["name"] for p in people},
+    }
