@@ -86,7 +86,9 @@ def reference_app(kind: str, database_url: str):
     state: dict = {}
 
     async def start() -> None:
-        state["pool"] = await asyncpg.create_pool(database_url, min_size=1, max_size=10)
+        from portal.db import keep_session  # the portal's pool setting, so both pay the same per query
+
+        state["pool"] = await asyncpg.create_pool(database_url, min_size=1, max_size=10, reset=keep_session)
 
     async def stop() -> None:
         await state["pool"].close()
