@@ -86,9 +86,7 @@ def reference_app(kind: str, database_url: str):
     state: dict = {}
 
     async def start() -> None:
-        from portal.db import keep_session  # the portal's pool setting, so both pay the same per query
-
-        state["pool"] = await asyncpg.create_pool(database_url, min_size=1, max_size=10, reset=keep_session)
+        state["pool"] = await asyncpg.create_pool(database_url, min_size=1, max_size=10)
 
     async def stop() -> None:
         await state["pool"].close()

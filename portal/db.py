@@ -57,18 +57,11 @@ def transaction():
     return db.transaction()
 
 
-async def keep_session(connection) -> None:
-    """What the pool does to a connection it takes back, besides rolling back an open transaction
-    (asyncpg always does that): nothing. asyncpg's default sends RESET ALL, CLOSE ALL, UNLISTEN *
-    and an advisory-unlock on every release, a second round trip for each query Piccolo runs; the
-    portal sets no session state (no SET, LISTEN, cursors or session advisory locks) to reset."""
-
-
 @contextlib.asynccontextmanager
 async def pool(db: Engine, size: int) -> AsyncIterator[None]:
     """A PostgreSQL connection pool for the app's lifetime (size 0: a connection per query)."""
     if isinstance(db, PostgresEngine) and size > 0:
-        await db.start_connection_pool(min_size=1, max_size=size, reset=keep_session)
+        await db.start_connection_pool(min_size=1, max_size=size)
         try:
             yield
         finally:

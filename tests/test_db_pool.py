@@ -1,5 +1,5 @@
-"""The PostgreSQL pool hands a connection back without asyncpg's reset query (the portal keeps no
-session state), yet a use case that failed half-way never leaks into the next one on that connection."""
+"""A use case that failed half-way on a pooled PostgreSQL connection never leaks into the next one
+on that connection."""
 
 from __future__ import annotations
 
