@@ -43,14 +43,16 @@ WORKERS = 1  # uvicorn processes per server (--workers): the same for the portal
 CLIENT_SQL = """SELECT id, code, kind, status, currency, issue_date, due_date, total_minor, paid_minor, "order", credits_invoice
 FROM invoices WHERE client = $1 ORDER BY due_date DESC, id DESC LIMIT $2"""
 CLIENT_ROWS = 50  # statements.PAGE_SIZE
-# the worklist's first page, as portal.dunning.worklist.rows reads it (the page adds the step and
-# manager names from its choice lists, a second query)
+# the worklist's first page, as portal.dunning.worklist.rows reads it with no client filter (the
+# page adds the step and manager names from its choice lists, a second query)
 WORKLIST_SQL = """SELECT i.id, i.code, i.due_date, i.currency, i.total_minor - i.paid_minor AS balance, c.id AS client_id,
 c.name AS client_name, c.sales_manager, s.severity, s.last_position AS position, s.last_step AS last_step_id,
-s.next_step AS next_step_id, s.next_at, s.paused_kind, s.paused_until
-FROM dunning_states s JOIN invoices i ON i.id = s.invoice JOIN clients c ON c.id = i.client
-WHERE s.due_date < $1 AND i.status = 'issued'
-ORDER BY s.severity DESC, s.last_position DESC, s.due_date, s.invoice LIMIT $2"""
+s.next_step AS next_step_id, s.next_at, s.paused_kind, s.paused_until, i.status
+FROM (SELECT s.invoice, s.severity, s.last_position, s.due_date, s.last_step, s.next_step, s.next_at, s.paused_kind,
+      s.paused_until FROM dunning_states s WHERE s.due_date < $1
+      ORDER BY s.severity DESC, s.last_position DESC, s.due_date, s.invoice LIMIT 51) s
+JOIN invoices i ON i.id = s.invoice JOIN clients c ON c.id = i.client
+ORDER BY s.severity DESC, s.last_position DESC, s.due_date, s.invoice"""
 WORKLIST_ROWS = 50  # worklist.PAGE_SIZE
 
 RAW_TEMPLATE = """<!doctype html><html><head><title>raw</title></head><body><table>
@@ -101,7 +103,7 @@ def reference_app(kind: str, database_url: str):
     async def worklist_page() -> Response:
         today = dt.datetime.now(ZoneInfo("Europe/Bucharest")).date()
         async with state["pool"].acquire() as conn:
-            rows = await conn.fetch(WORKLIST_SQL, today, WORKLIST_ROWS + 1)
+            rows = await conn.fetch(WORKLIST_SQL, today)
         return Response(template.render(rows=[dict(r) for r in rows[:WORKLIST_ROWS]]), media_type="text/html")
 
     return Litestar(route_handlers=[bare, client_page, worklist_page], on_startup=[start], on_shutdown=[stop], debug=False)

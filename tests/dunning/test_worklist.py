@@ -125,3 +125,35 @@ async def test_admin_approves_a_privileged_clients_hand_over(db, settings, clien
     assert after["status"] == "done"
     lawyer_task = await Task.select(Task.kind).where(Task.dunning_action == action["id"]).first()
     assert lawyer_task["kind"] == "legal"
+
+
+async def test_pages_walk_every_overdue_invoice_once_in_order_with_and_without_a_client_filter(db, settings):
+    from portal.billing.tables import Invoice
+    from portal.dunning import worklist
+    from portal.dunning.rules import local_date
+
+    manager = await make_staff(Role.SALES_MANAGER, name="Mara Manager")
+    mine = await make_client("Debtor SRL", sales_manager=str(manager["id"]))
+    other = await make_client("Other SRL")
+    invoices = [await issue(mine if n % 3 else other, due_in=-1 - n % 9) for n in range(worklist.PAGE_SIZE + 8)]
+    # a state left behind by a settled invoice (settling removes it; should one linger, it is not shown)
+    lingering = invoices[0]["id"]
+    await Invoice.update({Invoice.status: "paid"}).where(Invoice.id == lingering)
+    today = local_date(utcnow(), settings.firm_timezone)
+
+    async def walk(filters: worklist.Filters) -> list[dict]:
+        seen, cursor = [], None
+        while True:
+            page = await worklist.rows(today, filters, cursor)
+            seen += page.rows
+            if page.next_cursor is None:
+                return seen
+            cursor = page.next_cursor
+
+    everything = await walk(worklist.Filters())
+    expected = sorted((i["due_date"], i["id"]) for i in invoices if i["id"] != lingering)
+    assert [(r["due_date"], r["id"]) for r in everything] == expected  # no step taken yet: by due date, then id
+    first = await worklist.rows(today, worklist.Filters())
+    assert len(first.rows) <= worklist.PAGE_SIZE and first.next_cursor
+    managed = await walk(worklist.Filters(manager_id=manager["id"]))
+    assert [r["id"] for r in managed] == [r["id"] for r in everything if r["client_id"] == mine]
