@@ -1,7 +1,9 @@
 """A use case that failed half-way on a pooled PostgreSQL connection never leaks into the next one
-on that connection."""
+on that connection (the pool exists on PostgreSQL only)."""
 
 from __future__ import annotations
+
+import asyncio
 
 import asyncpg
 import pytest
@@ -9,13 +11,22 @@ import pytest
 from portal import db as portal_db
 from portal.auth.roles import Role
 from portal.auth.tables import User
+from tests.conftest import _all_tables, _pg_admin, _require
 from tests.factories import make_staff
 
 
-async def test_a_failed_transaction_leaves_nothing_on_the_pooled_connection(db, database_url):
-    if not portal_db.is_postgres():
-        pytest.skip("the pool is PostgreSQL's")
-    async with portal_db.pool(db, 1):  # one connection: the next query gets the same one
+@pytest.fixture
+def pg_url(request) -> str:
+    url = request.getfixturevalue("postgres_url")
+    if url is None:
+        _require("PORTAL_REQUIRE_POSTGRES", getattr(pytest, "portal_pg_error", "PostgreSQL not reachable"))
+    asyncio.run(_pg_admin(url, f"TRUNCATE {_all_tables()} RESTART IDENTITY CASCADE"))
+    return url
+
+
+async def test_a_failed_transaction_leaves_nothing_on_the_pooled_connection(pg_url):
+    engine = portal_db.bind(portal_db.engine_for(pg_url))
+    async with portal_db.pool(engine, 1):  # one connection: the next query gets the same one
         staff = await make_staff(Role.ADMIN, name="Before")
         with pytest.raises(RuntimeError):
             async with portal_db.transaction():
@@ -25,7 +36,7 @@ async def test_a_failed_transaction_leaves_nothing_on_the_pooled_connection(db, 
         async with portal_db.transaction():
             await User.update({User.name: "After"}).where(User.id == staff["id"])
     # committed for everyone: the pooled connection was not still inside the failed transaction
-    other = await asyncpg.connect(database_url)
+    other = await asyncpg.connect(pg_url)
     try:
         assert await other.fetchval("SELECT name FROM users WHERE id = $1", staff["id"]) == "After"
     finally:

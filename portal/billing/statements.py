@@ -34,8 +34,8 @@ def firm_today() -> dt.date:
 _LIST_SQL = """SELECT id, code, kind, status, currency, issue_date, due_date, total_minor, paid_minor, "order", credits_invoice
 FROM invoices WHERE client = {}"""
 _LIST_FILTERS = {"open": " AND kind = 'invoice' AND status = 'issued'", "paid": " AND kind = 'invoice' AND status = 'paid'"}
-_BALANCE_SQL = """SELECT kind, status, currency, due_date, total_minor, paid_minor FROM invoices
-WHERE client = {} AND kind = 'invoice' AND status = 'issued'"""
+_BALANCE_FROM = " FROM invoices WHERE client = {} AND kind = 'invoice' AND status = 'issued'"
+_BALANCE_SQL = "SELECT kind, status, currency, due_date, total_minor, paid_minor" + _BALANCE_FROM
 
 
 def _describe(row: dict, today: dt.date) -> dict:
@@ -86,8 +86,7 @@ async def client_invoices(client_id: int, status_filter: str = DEFAULT_FILTER, c
 
 
 # The balance's rows in the list's columns, so both can be read in one round trip.
-_BALANCE_AS_LIST = """SELECT 1, NULL, NULL, kind, status, currency, NULL, due_date, total_minor, paid_minor, NULL, NULL
-FROM invoices WHERE client = {} AND kind = 'invoice' AND status = 'issued'"""
+_BALANCE_AS_LIST = "SELECT 1, NULL, NULL, kind, status, currency, NULL, due_date, total_minor, paid_minor, NULL, NULL" + _BALANCE_FROM
 
 
 async def invoices_page(client_id: int, status_filter: str = DEFAULT_FILTER, cursor: str | None = None, *,
