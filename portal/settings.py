@@ -131,6 +131,13 @@ def _database_url(env: dict[str, str], var_dir: Path) -> str:
     raise SettingsError("DATABASE_URL must start with postgres://, postgresql:// or sqlite:///")
 
 
+def _default_workers(production: bool, env: dict[str, str]) -> int:
+    """One process per core in production on PostgreSQL (one Python process keeps one core busy);
+    otherwise one: SQLite takes one writer at a time, and development reloads a single process."""
+    on_postgres = env.get("DATABASE_URL", "").strip().startswith(("postgres://", "postgresql://"))
+    return max(os.cpu_count() or 1, 1) if production and on_postgres else 1
+
+
 def _secret_key(env: dict[str, str], production: bool, var_dir: Path) -> str:
     raw = env.get("SECRET_KEY", "").strip()
     if raw:
@@ -209,7 +216,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         smtp_password=env.get("SMTP_PASSWORD", ""),
         smtp_from=env.get("SMTP_FROM", "").strip(),
         smtp_tls=_bool(env, "SMTP_TLS", True),
-        web_workers=_int(env, "WEB_WORKERS", 1, minimum=1),
+        web_workers=_int(env, "WEB_WORKERS", _default_workers(production, env), minimum=1),
         dunning_tick_seconds=_int(env, "DUNNING_TICK_SECONDS", 300, minimum=0),
         promise_grace_days=_int(env, "DUNNING_PROMISE_GRACE_DAYS", 1, minimum=0),
         max_promise_days=_int(env, "DUNNING_MAX_PROMISE_DAYS", 30, minimum=1),

@@ -114,6 +114,18 @@ def database_url(request, tmp_path, sqlite_template) -> str:
 
 
 @pytest.fixture
+def pg_url(request) -> str:
+    """The PostgreSQL test database truncated, for tests of what only PostgreSQL has (a pool,
+    row locks between concurrent transactions). Required like every PostgreSQL run, never skipped
+    under CI."""
+    url = request.getfixturevalue("postgres_url")
+    if url is None:
+        _require("PORTAL_REQUIRE_POSTGRES", getattr(pytest, "portal_pg_error", "PostgreSQL not reachable"))
+    asyncio.run(_pg_admin(url, f"TRUNCATE {_all_tables()} RESTART IDENTITY CASCADE"))
+    return url
+
+
+@pytest.fixture
 def settings(database_url, tmp_path):
     from portal.settings import load_settings
 

@@ -3,25 +3,13 @@ on that connection (the pool exists on PostgreSQL only)."""
 
 from __future__ import annotations
 
-import asyncio
-
 import asyncpg
 import pytest
 
 from portal import db as portal_db
 from portal.auth.roles import Role
 from portal.auth.tables import User
-from tests.conftest import _all_tables, _pg_admin, _require
 from tests.factories import make_staff
-
-
-@pytest.fixture
-def pg_url(request) -> str:
-    url = request.getfixturevalue("postgres_url")
-    if url is None:
-        _require("PORTAL_REQUIRE_POSTGRES", getattr(pytest, "portal_pg_error", "PostgreSQL not reachable"))
-    asyncio.run(_pg_admin(url, f"TRUNCATE {_all_tables()} RESTART IDENTITY CASCADE"))
-    return url
 
 
 async def test_a_failed_transaction_leaves_nothing_on_the_pooled_connection(pg_url):

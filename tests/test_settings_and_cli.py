@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 
 import pytest
@@ -61,6 +62,14 @@ def test_good_settings_are_read(tmp_path):
     assert settings.database_url == "postgresql://u@db:5432/portal"
     default = load_settings(env(tmp_path))
     assert default.database_url == f"sqlite:///{tmp_path / 'var' / 'portal.sqlite'}"
+
+
+def test_production_on_postgresql_runs_a_process_per_core_unless_told(tmp_path):
+    pg = {"DATABASE_URL": "postgresql://u@db:5432/portal", "PORTAL_ENV": "production"}
+    assert load_settings(env(tmp_path, **pg)).web_workers == os.cpu_count()
+    assert load_settings(env(tmp_path, **pg, WEB_WORKERS="3")).web_workers == 3
+    assert load_settings(env(tmp_path, DATABASE_URL="postgresql://u@db:5432/portal")).web_workers == 1  # development
+    assert load_settings(env(tmp_path, PORTAL_ENV="production")).web_workers == 1  # SQLite: one writer at a time
 
 
 # --- the command line ---------------------------------------------------------------------------

@@ -25,27 +25,32 @@ async def apply_sanctions(requests: list[tuple[int, int, str]], now: dt.datetime
     each client's mail goes (clients without one get the notice only)."""
     if not requests:
         return {}
-    client_ids = sorted({client_id for _, client_id, _ in requests})
-    query = Client.select(
-        Client.id, Client.name, Client.language, Client.sales_manager, Client.discount_bp, Client.service_priority,
-        Client.on_credit_hold,
-    ).where(Client.id.is_in(client_ids)).order_by(Client.id)
-    if db.is_postgres():  # a payment lifting sanctions of one of these clients waits, and the other way round
-        query = query.lock_rows("NO KEY UPDATE")  # inserts referencing these clients need not wait
-    clients = {row["id"]: row for row in await query}
-    active = {(r["client"], r["kind"]) for r in await Sanction.select(Sanction.client, Sanction.kind).where(
-        Sanction.client.is_in(client_ids) & Sanction.lifted_at.is_null()
-    )}
+    # Most steps find their sanction already in force (a client has many overdue invoices): those
+    # are settled without a lock. Only the clients about to change are locked, and what is in force
+    # for them is read again under the lock: another runner may have applied it meanwhile.
+    active = await _in_force(sorted({client_id for _, client_id, _ in requests}))
+    changing = sorted({client_id for _, client_id, kind in requests if (client_id, kind) not in active})
+    clients: dict[int, dict] = {}
+    if changing:
+        query = Client.select(
+            Client.id, Client.name, Client.language, Client.sales_manager, Client.discount_bp, Client.service_priority,
+            Client.on_credit_hold,
+        ).where(Client.id.is_in(changing)).order_by(Client.id)
+        if db.is_postgres():  # a payment lifting sanctions of one of these clients waits, and the other way round
+            query = query.lock_rows("NO KEY UPDATE")  # inserts referencing these clients need not wait
+        clients = {row["id"]: row for row in await query}
+        locked = set(changing)
+        active = {key for key in active if key[0] not in locked} | await _in_force(changing)
     manager_ids = sorted({c["sales_manager"] for c in clients.values() if c["sales_manager"]})
-    languages = {u["id"]: u["language"] for u in await User.select(User.id, User.language).where(User.id.is_in(manager_ids or [0]))}
+    languages = {u["id"]: u["language"] for u in await User.select(User.id, User.language).where(User.id.is_in(manager_ids))} if manager_ids else {}
 
     outcomes: dict[int, str] = {}
     sanctions, events, notices, emails, notes, changed = [], [], [], [], [], set()
     for action_id, client_id, kind in requests:
-        client = clients[client_id]
         if (client_id, kind) in active:
             outcomes[action_id] = rules.already_active_outcome(kind)
             continue
+        client = clients[client_id]
         active.add((client_id, kind))
         plan = rules.plan_sanction(kind, rules.Terms(client["discount_bp"], client["service_priority"], client["on_credit_hold"]))
         sanctions.append((client_id, kind, plan.previous_value, action_id, now))
@@ -87,3 +92,10 @@ async def apply_sanctions(requests: list[tuple[int, int, str]], now: dt.datetime
                            on_conflict="ON CONFLICT (key) DO NOTHING")
     await bulk.insert_many(Notification, (Notification.user, Notification.created_at, Notification.message, Notification.link), notes)
     return outcomes
+
+
+async def _in_force(client_ids: list[int]) -> set[tuple[int, str]]:
+    """(client, kind) of the sanctions in force for these clients."""
+    return {(r["client"], r["kind"]) for r in await Sanction.select(Sanction.client, Sanction.kind).where(
+        Sanction.client.is_in(client_ids) & Sanction.lifted_at.is_null()
+    )}

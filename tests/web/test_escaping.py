@@ -64,3 +64,40 @@ def test_ngettext_in_templates_picks_the_form_and_escapes_its_variables(env):
     template = env.from_string('{{ ngettext("%(num)s invoice for %(who)s", "%(num)s invoices for %(who)s", n, who=w) }}')
     assert template.render(n=1, w="<a>") == "1 invoice for &lt;a&gt;"
     assert template.render(n=3, w="B&C") == "3 invoices for B&amp;C"
+
+
+_LAYOUT = """<html><title>{% block title %}{{ site }}{% endblock %}</title>
+<body class="{{ cls }}">{% block body %}<p>{{ site }} & {{ n }}</p>{% endblock %}{{ after }}</body></html>"""
+_PAGE = """{% extends "layout.html" %}{% from "m.html" import cell %}
+{% block title %}{{ title }} · {{ super() }}{% endblock %}
+{% block body %}{% set total %}<b>{{ n }}</b>{% endset %}
+<table>{% for row in rows %}<tr data-i="{{ loop.index }}" class="{{ 'odd' if loop.odd }}">{{ cell(row.name) }}<td>{{ row.value }}</td>
+{% if row.value > 1 %}<td>{{ row.value * 2 }} {{ row.name|upper }}</td>{% endif %}{% filter upper %}x{{ row.name }}{% endfilter %}</tr>
+{% endfor %}</table>{{ total }}{% call cell_with_caller() %}{{ site }}<i>{{ n }}</i>{% endcall %}
+{% endblock %}"""
+_MACROS = """{% macro cell(x) %}<td>{{ x }}</td>{% endmacro %}"""
+
+
+def test_a_page_with_layout_blocks_loops_macros_and_calls_writes_exactly_what_stock_jinja_writes(env):
+    """The portal's templates yield each run of text and values as one joined string: the page
+    must not change by one character, with every construct that writes output."""
+    import jinja2
+
+    from portal.web.escaping import PortalEnvironment
+
+    sources = {"layout.html": _LAYOUT, "page.html": _PAGE.replace("{% call cell_with_caller() %}", "{% call wrap() %}"),
+               "m.html": _MACROS}
+    sources["page.html"] = "{% macro wrap() %}<div>{{ caller() }}</div>{% endmacro %}" + sources["page.html"]
+    context = {"site": "A&B <Co>", "n": 3, "cls": Markup("x y"), "after": None, "title": "<T>",
+               "rows": [{"name": "<one>", "value": 1}, {"name": "two & 'three'", "value": 2}, {"name": Markup("<em>4</em>"), "value": 4}]}
+    ours = PortalEnvironment(loader=jinja2.DictLoader(sources), autoescape=True).get_template("page.html").render(context)
+    stock = jinja2.Environment(loader=jinja2.DictLoader(sources), autoescape=True).get_template("page.html").render(context)
+    assert ours == stock
+    assert "&lt;one&gt;" in ours and "<em>4</em>" in ours and "<b>3</b>" in ours and "<div>A&amp;B &lt;Co&gt;<i>3</i></div>" in ours
+
+
+def test_a_run_of_text_and_values_is_yielded_once(env):
+    """The point of the joined output: a row of five values is one piece, not ten."""
+    template = env.from_string("{% for r in rows %}<tr><td>{{ r.a }}</td><td>{{ r.b }}</td><td>{{ r.c }}</td></tr>{% endfor %}")
+    pieces = list(template.generate(rows=[{"a": 1, "b": "<b>", "c": 3}] * 2))
+    assert pieces == ["<tr><td>1</td><td>&lt;b&gt;</td><td>3</td></tr>"] * 2
