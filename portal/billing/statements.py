@@ -34,8 +34,18 @@ def firm_today() -> dt.date:
 _LIST_SQL = """SELECT id, code, kind, status, currency, issue_date, due_date, total_minor, paid_minor, "order", credits_invoice
 FROM invoices WHERE client = {}"""
 _LIST_FILTERS = {"open": " AND kind = 'invoice' AND status = 'issued'", "paid": " AND kind = 'invoice' AND status = 'paid'"}
-_BALANCE_FROM = " FROM invoices WHERE client = {} AND kind = 'invoice' AND status = 'issued'"
-_BALANCE_SQL = "SELECT kind, status, currency, due_date, total_minor, paid_minor" + _BALANCE_FROM
+
+# What is owed per currency, summed by the database (a client may hold thousands of open invoices):
+# statement_rules.balances over the open invoices, in SQL (tested equal to it on both engines).
+# Both placeholders of the sums take today; the client's id comes after them.
+_OPEN_MINOR = "CAST(SUM(total_minor - paid_minor) AS BIGINT)"
+_OVERDUE_MINOR = "CAST(SUM(CASE WHEN due_date < {} THEN total_minor - paid_minor ELSE 0 END) AS BIGINT)"
+_OPEN_COUNT = "CAST(COUNT(*) AS BIGINT)"
+_OVERDUE_COUNT = "CAST(SUM(CASE WHEN due_date < {} THEN 1 ELSE 0 END) AS BIGINT)"
+_BALANCE_FROM = (" FROM invoices WHERE client = {} AND kind = 'invoice' AND status = 'issued' AND total_minor > paid_minor"
+                 " GROUP BY currency")
+_BALANCE_SQL = (f"SELECT currency, {_OPEN_MINOR} AS open_minor, {_OVERDUE_MINOR} AS overdue_minor, {_OPEN_COUNT} AS open_count, "
+                f"{_OVERDUE_COUNT} AS overdue_count" + _BALANCE_FROM)
 
 
 def _describe(row: dict, today: dt.date) -> dict:
@@ -85,8 +95,15 @@ async def client_invoices(client_id: int, status_filter: str = DEFAULT_FILTER, c
     return _page(await Invoice.raw(sql, *args), is_first, today or firm_today())
 
 
-# The balance's rows in the list's columns, so both can be read in one round trip.
-_BALANCE_AS_LIST = "SELECT 1, NULL, NULL, kind, status, currency, NULL, due_date, total_minor, paid_minor, NULL, NULL" + _BALANCE_FROM
+# The balance's rows (one per currency) in the list's columns, so both are read in one round trip:
+# id = open_count, total_minor = open_minor, paid_minor = overdue_minor, "order" = overdue_count.
+_BALANCE_AS_LIST = (f"SELECT 1, {_OPEN_COUNT}, NULL, NULL, NULL, currency, NULL, NULL, {_OPEN_MINOR}, {_OVERDUE_MINOR}, "
+                    f"{_OVERDUE_COUNT}, NULL" + _BALANCE_FROM)
+
+
+def _balances(rows: list[dict]) -> list[rules.Balance]:
+    return sorted((rules.Balance(r["currency"], int(r["open_minor"]), int(r["overdue_minor"]), int(r["open_count"]),
+                                 int(r["overdue_count"])) for r in rows), key=lambda b: b.currency)
 
 
 async def invoices_page(client_id: int, status_filter: str = DEFAULT_FILTER, cursor: str | None = None, *,
@@ -97,16 +114,19 @@ async def invoices_page(client_id: int, status_filter: str = DEFAULT_FILTER, cur
     sql, args, is_first = _list_query(client_id, status_filter, cursor)
     order = sql[sql.rindex(" ORDER BY ") + len(" ORDER BY "):sql.rindex(" LIMIT ")]
     found = await Invoice.raw(
-        f"SELECT 0 AS part, * FROM ({sql}) AS page UNION ALL {_BALANCE_AS_LIST} ORDER BY part, {order}", *args, client_id,
+        f"SELECT 0 AS part, * FROM ({sql}) AS page UNION ALL {_BALANCE_AS_LIST} ORDER BY part, {order}",
+        *args, today, today, client_id,
     )
     listed = [row for row in found if row.pop("part") == 0]
-    return _page(listed, is_first, today), rules.balances(found[len(listed):], today)
+    owed = [{"currency": r["currency"], "open_minor": r["total_minor"], "overdue_minor": r["paid_minor"], "open_count": r["id"],
+             "overdue_count": r["order"]} for r in found[len(listed):]]
+    return _page(listed, is_first, today), _balances(owed)
 
 
 async def balances(client_id: int, *, today: dt.date | None = None) -> list[rules.Balance]:
     """What the client still has to pay per currency, and how much of it is overdue."""
-    rows = await Invoice.raw(_BALANCE_SQL, client_id)
-    return rules.balances(rows, today or firm_today())
+    today = today or firm_today()
+    return _balances(await Invoice.raw(_BALANCE_SQL, today, today, client_id))
 
 
 async def invoice_detail(client_id: int, invoice_id: int, *, today: dt.date | None = None) -> dict | None:

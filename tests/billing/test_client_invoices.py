@@ -186,6 +186,30 @@ async def test_the_balance_is_per_currency_and_never_added_across_currencies(cli
     assert "What you owe" in home and 'href="/client/invoices"' in (await client.get("/client")).text
 
 
+async def test_the_balance_summed_by_the_database_is_what_the_rule_says(db):
+    """statements.balances and the invoice page sum in SQL what statement_rules.balances says over
+    the client's invoices: paid, part-paid, cancelled and credited invoices, due today, overdue,
+    three currencies, and another client's invoices that must not count."""
+    mine, theirs = await make_client("Alfa Cartons SRL"), await make_client("Beta Boxes SRL")
+    today = statements.firm_today()
+    for n, (currency, days, paid) in enumerate([("RON", -3, 40_000), ("RON", 0, 0), ("RON", 12, 0), ("EUR", -1, 0), ("EUR", -40, 0),
+                                               ("RON", -9, 100_000), ("USD", 5, 99_999), ("RON", -2, 0)]):
+        invoice = await issue(mine, 100_000 + n, currency=currency)
+        await due_on(invoice, today + dt.timedelta(days=days))
+        if paid:
+            await pay(mine, invoice, paid, today)
+    await credit_note(await issue(mine, 70_000), today)
+    await due_on(await issue(theirs, 55_000), today - dt.timedelta(days=4))
+    rows = await Invoice.select(Invoice.kind, Invoice.status, Invoice.currency, Invoice.due_date, Invoice.total_minor,
+                                Invoice.paid_minor).where(Invoice.client == mine)
+    expected = statements.rules.balances(rows, today)
+    assert [b.currency for b in expected] == ["EUR", "RON", "USD"] and expected[1].overdue_count == 3
+    assert await statements.balances(mine, today=today) == expected
+    for status in statements.FILTERS:
+        assert (await statements.invoices_page(mine, status, today=today))[1] == expected
+    assert await statements.balances(await make_client("Gamma SRL"), today=today) == []
+
+
 async def test_keyset_pages_walk_every_invoice_once(client):
     mine = await logged_in_buyer(client)
     today = statements.firm_today()
