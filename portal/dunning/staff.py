@@ -49,7 +49,7 @@ async def _context(request: Request, **extra) -> dict:
     return {
         "filters": filters, "today": today,
         **await worklist.view(today, filters, request.query_params.get("cursor")),
-        "channel_labels": rules.CHANNEL_LABELS, "errors": {}, "values": {}, **extra,
+        "channel_labels": rules.CHANNEL_LABELS, "errors": {}, "values": {}, "ticked": frozenset(), **extra,
     }
 
 
@@ -89,15 +89,17 @@ class DunningWorklistController(Controller):
             else:
                 raise service.DunningError("Choose what to do with the ticked invoices.")
         except ValueError:
-            return await self._refused(request, values, _("Type the date as YYYY-MM-DD."))
+            return await self._refused(request, values, ids, _("Type the date as YYYY-MM-DD."))
         except service.DunningError as exc:
-            return await self._refused(request, values, _(str(exc)))
+            return await self._refused(request, values, ids, _(str(exc)))
         flash(request, message)
         back = values.get("back", "")
         return see_other(back if back.startswith("/staff/dunning") and not back.startswith("//") else "/staff/dunning")
 
-    async def _refused(self, request: Request, values: dict, message: str) -> Template:
-        return page("dunning/worklist.html", status_code=400, **await _context(request, errors={"bulk": message}, values=values))
+    async def _refused(self, request: Request, values: dict, ids: list[int], message: str) -> Template:
+        """The same page again (the form posts with the page's query), the same invoices ticked."""
+        return page("dunning/worklist.html", status_code=400,
+                    **await _context(request, errors={"bulk": message}, values=values, ticked=frozenset(ids)))
 
     @get("/invoices/{invoice_id:int}/escalation")
     async def escalation(self, request: Request, invoice_id: int) -> Template:

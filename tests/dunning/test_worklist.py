@@ -59,7 +59,8 @@ async def test_filters_offer_active_managers_and_staff_by_name_and_every_step_in
         return [text.strip() for text in re.findall(r"<option[^>]*>([^<]*)</option>", select)]
 
     assert options("manager")[1:] == ["Ana Manager", "Mara Manager"]  # after "All managers"
-    reassign = options("user_id")
+    choose, *reassign = options("user_id")
+    assert choose == "Choose a person"  # nobody is picked for the controller by default
     assert "Gone Manager" not in reassign and reassign == sorted(reassign) and "Mara Manager" in reassign
     steps = [s for s in options("step") if s.startswith("Pressure: ")]
     assert steps == [f"Pressure: {step['name']}" for step in PRESSURE]
@@ -78,12 +79,30 @@ async def test_bulk_pause_skip_and_reassign(db, settings, client):
         (DunningAction.invoice == invoice["id"]) & (DunningAction.channel == "letter")).first()
     assert skipped == {"status": "skipped", "reason": "Client visited us", "created_by": controller["id"]}
     other = await make_staff(Role.CREDIT_CONTROLLER)
+    nobody = await post(client, "/staff/dunning/bulk", {"action": "reassign", "user_id": "", "invoice_ids": str(invoice["id"])})
+    assert nobody.status_code == 400 and "Choose an active staff member." in nobody.text
     await post(client, "/staff/dunning/bulk", {"action": "reassign", "user_id": str(other["id"]), "invoice_ids": str(invoice["id"])})
     open_tasks = await Task.select(Task.assignee).where((Task.invoice == invoice["id"]) & Task.done_at.is_null())
     assert open_tasks and all(t["assignee"] == other["id"] for t in open_tasks)
     await post(client, "/staff/dunning/bulk", {"action": "pause", "reason": "Waiting for the bank", "invoice_ids": str(invoice["id"])})
     page = (await client.get(f"/staff/invoices/{invoice['id']}")).text
     assert "Waiting for the bank" in page and "Paused" in page
+
+
+async def test_a_refused_bulk_action_shows_the_same_filtered_page_with_the_same_invoices_ticked(db, settings, client):
+    manager, controller, client_id, invoice = await _overdue_world(settings)
+    other_client = await make_client("Another Firm SRL", sales_manager=str(manager["id"]))
+    other = await issue(other_client, due_in=-2)
+    await tick(settings, local(other["due_date"] + dt.timedelta(days=1), "11:00"))
+    await login(client, controller)
+    page = (await client.get("/staff/dunning", params={"q": "Debtor SRL"})).text
+    action = re.search(r'<form method="post" action="([^"]+)" id="bulk-form">', page).group(1)
+    assert action == "/staff/dunning/bulk?q=Debtor+SRL"  # the page's filter travels with the form
+    refused = await post(client, action.replace("&amp;", "&"), {"action": "pause", "reason": "", "invoice_ids": str(invoice["id"])})
+    assert refused.status_code == 400 and "Say why" in refused.text
+    assert 'name="q" value="Debtor SRL"' in refused.text and other["code"] not in refused.text  # still filtered
+    ticked = re.findall(r'<input type="checkbox" name="invoice_ids" value="(\d+)"[^>]* checked>', refused.text)
+    assert ticked == [str(invoice["id"])]  # nothing to tick again
 
 
 async def test_only_controllers_act_and_clients_are_refused(db, settings, client):
