@@ -11,7 +11,7 @@ from portal.billing import statement_rules
 from portal.orders.rules import STAGE_LABELS
 from portal.settings import ROOT, Settings
 from portal.web import i18n
-from portal.web.escaping import PortalEnvironment
+from portal.web.escaping import PortalEnvironment, link_paths
 from portal.web.flash import take_flashes
 
 TEMPLATE_DIR = ROOT / "templates"
@@ -38,6 +38,7 @@ def build_environment(settings: Settings) -> Environment:
         timedelta=i18n.format_timedelta,
         translate=i18n.gettext,
         standing_words=lambda s: i18n.words(*statement_rules.standing_message(s)),
+        link_paths=link_paths,
     )
     env.globals.update(
         take_flashes=take_flashes,

@@ -101,3 +101,14 @@ def test_a_run_of_text_and_values_is_yielded_once(env):
     template = env.from_string("{% for r in rows %}<tr><td>{{ r.a }}</td><td>{{ r.b }}</td><td>{{ r.c }}</td></tr>{% endfor %}")
     pieces = list(template.generate(rows=[{"a": 1, "b": "<b>", "c": 3}] * 2))
     assert pieces == ["<tr><td>1</td><td>&lt;b&gt;</td><td>3</td></tr>"] * 2
+
+
+def test_a_task_note_links_the_portals_staff_pages_and_nothing_else(env):
+    from portal.web.escaping import link_paths
+
+    note = 'Quality problem <b>"smudged"</b>.\nOpen the dispute: /staff/disputes/12\nSee https://evil.test/staff/x and /client/invoices/3'
+    html = env.from_string("{{ note|link_paths }}").render(note=note)
+    assert '<a href="/staff/disputes/12">/staff/disputes/12</a>' in html
+    assert "&lt;b&gt;&#34;smudged&#34;&lt;/b&gt;" in html  # the rest is escaped text
+    assert html.count("<a ") == 1  # not the other site's URL, not a client page
+    assert str(link_paths('/staff/x" onclick="y')) == '<a href="/staff/x">/staff/x</a>&#34; onclick=&#34;y'
