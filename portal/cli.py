@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import getpass
 import os
 import socket
@@ -156,6 +157,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     settings = _prepare()
     options = {"host": settings.host, "port": settings.port, "proxy_headers": settings.production, "log_level": "info"}
     if settings.web_workers > 1:  # each process builds its app from the same environment
+        refuse_if_taken(settings.host, settings.port)
         config = uvicorn.Config("portal.app:create_app", factory=True, workers=settings.web_workers, **options)
         supervisor(config, settings.host, settings.port).run()
         return
@@ -176,6 +178,20 @@ def listening_socket(host: str, port: int, *, reuse_port: bool = False) -> socke
     sock.bind((host, port))
     sock.set_inheritable(True)
     return sock
+
+
+def refuse_if_taken(host: str, port: int) -> None:
+    """The workers' sockets share the port (SO_REUSEPORT), so a second `portal serve` on a port
+    already served would silently take half its connections. A plain bind first fails instead."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # only connections in TIME_WAIT do not count
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise CommandError(f"{host}:{port} is already in use (is another portal serve running?)") from None
+            raise
 
 
 def supervisor(config, host: str, port: int):

@@ -222,6 +222,12 @@ def test_serve_with_two_workers_answers_keep_alive_requests_without_the_delayed_
         assert len(serving) == 2 and sum(serving) == 16, gained
         for c in burst:
             c.close()
+        # a second `portal serve` on this port is refused in one line, instead of sharing the port
+        second = subprocess.run([str(Path(sys.executable).parent / "portal"), "serve"], env=environment,
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1 and "Traceback" not in second.stderr
+        assert one_line(second.stderr) == f"portal: 127.0.0.1:{port} is already in use (is another portal serve running?)"
+        assert _listening(port) == 2  # the first server's two workers, nothing more
     finally:
         server.terminate()
         output = server.communicate(timeout=20)[0]
