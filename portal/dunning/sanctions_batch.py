@@ -42,7 +42,9 @@ async def apply_sanctions(requests: list[tuple[int, int, str]], now: dt.datetime
         locked = set(changing)
         active = {key for key in active if key[0] not in locked} | await _in_force(changing)
     manager_ids = sorted({c["sales_manager"] for c in clients.values() if c["sales_manager"]})
-    languages = {u["id"]: u["language"] for u in await User.select(User.id, User.language).where(User.id.is_in(manager_ids))} if manager_ids else {}
+    languages: dict[int, str] = {}
+    if manager_ids:
+        languages = {u["id"]: u["language"] for u in await User.select(User.id, User.language).where(User.id.is_in(manager_ids))}
 
     outcomes: dict[int, str] = {}
     sanctions, events, notices, emails, notes, changed = [], [], [], [], [], set()

@@ -15,8 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from jinja2 import Environment
-from jinja2 import nodes
+from jinja2 import Environment, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from markupsafe import Markup, escape
 
@@ -47,7 +46,6 @@ class _CodeGenerator(CodeGenerator):
         self.write("environment.escape_text(")
         if finalize.src is not None:
             self.write(finalize.src)
-
 
     def visit_Output(self, node: nodes.Output, frame: Frame) -> None:
         """Jinja 3.1's visit_Output, except that outside a buffer (macros, `set` and filter blocks
