@@ -103,6 +103,12 @@ async def test_a_refused_bulk_action_shows_the_same_filtered_page_with_the_same_
     assert 'name="q" value="Debtor SRL"' in refused.text and other["code"] not in refused.text  # still filtered
     ticked = re.findall(r'<input type="checkbox" name="invoice_ids" value="(\d+)"[^>]* checked>', refused.text)
     assert ticked == [str(invoice["id"])]  # nothing to tick again
+    # sent again from the refused page, with a reason: back to the filtered worklist (not to the POST's address)
+    back = re.search(r'<input type="hidden" name="back" value="([^"]+)">', refused.text).group(1).replace("&amp;", "&")
+    again = await post(client, action, {"action": "pause", "reason": "Waiting for the bank", "invoice_ids": str(invoice["id"]),
+                                        "back": back})
+    assert again.status_code == 303 and again.headers["location"] == "/staff/dunning?q=Debtor+SRL"
+    assert (await client.get(again.headers["location"])).status_code == 200
 
 
 async def test_only_controllers_act_and_clients_are_refused(db, settings, client):
