@@ -89,7 +89,8 @@ class Balance:
 
 
 def balances(invoices: Iterable[dict], today: dt.date) -> list[Balance]:
-    """One Balance per currency with something still to pay, by currency code."""
+    """One Balance per currency with something still to pay, by currency code. The pages read it
+    summed by the database (statements.balances), which is tested equal to this."""
     sums: dict[str, list[int]] = {}
     for invoice in invoices:
         amount = to_pay(invoice)

@@ -101,9 +101,12 @@ _BALANCE_AS_LIST = (f"SELECT 1, {_OPEN_COUNT}, NULL, NULL, NULL, currency, NULL,
                     f"{_OVERDUE_COUNT}, NULL" + _BALANCE_FROM)
 
 
-def _balances(rows: list[dict]) -> list[rules.Balance]:
-    return sorted((rules.Balance(r["currency"], int(r["open_minor"]), int(r["overdue_minor"]), int(r["open_count"]),
-                                 int(r["overdue_count"])) for r in rows), key=lambda b: b.currency)
+_BALANCE_KEYS = ("open_minor", "overdue_minor", "open_count", "overdue_count")
+_BALANCE_IN_LIST = ("total_minor", "paid_minor", "id", "order")  # where _BALANCE_AS_LIST puts them
+
+
+def _balances(rows: list[dict], keys: tuple[str, ...] = _BALANCE_KEYS) -> list[rules.Balance]:
+    return sorted((rules.Balance(r["currency"], *(int(r[k]) for k in keys)) for r in rows), key=lambda b: b.currency)
 
 
 async def invoices_page(client_id: int, status_filter: str = DEFAULT_FILTER, cursor: str | None = None, *,
@@ -118,9 +121,7 @@ async def invoices_page(client_id: int, status_filter: str = DEFAULT_FILTER, cur
         *args, today, today, client_id,
     )
     listed = [row for row in found if row.pop("part") == 0]
-    owed = [{"currency": r["currency"], "open_minor": r["total_minor"], "overdue_minor": r["paid_minor"], "open_count": r["id"],
-             "overdue_count": r["order"]} for r in found[len(listed):]]
-    return _page(listed, is_first, today), _balances(owed)
+    return _page(listed, is_first, today), _balances(found[len(listed):], _BALANCE_IN_LIST)
 
 
 async def balances(client_id: int, *, today: dt.date | None = None) -> list[rules.Balance]:

@@ -93,8 +93,8 @@ class DunningWorklistController(Controller):
         except service.DunningError as exc:
             return await self._refused(request, values, ids, _(str(exc)))
         flash(request, message)
-        back = values.get("back", "")
-        return see_other(back if back.startswith("/staff/dunning") and not back.startswith("//") else "/staff/dunning")
+        query = request.url.query  # the worklist page the form was on (it posts with that page's query)
+        return see_other(f"/staff/dunning?{query}" if query else "/staff/dunning")
 
     async def _refused(self, request: Request, values: dict, ids: list[int], message: str) -> Template:
         """The same page again (the form posts with the page's query), the same invoices ticked."""
