@@ -5,19 +5,31 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test install system-deps migrate demo serve messages-extract messages-update messages-compile clean
+LOCK := requirements.lock
+
+.PHONY: run test install system-deps migrate demo serve lock messages-extract messages-update messages-compile clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e .
+# The exact versions of requirements.lock, as constraints: pip installs nothing else.
+$(STAMP): $(BIN)/python pyproject.toml $(LOCK)
+	$(BIN)/pip install --quiet -c $(LOCK) -e .
 	touch $@
 
 $(TEST_STAMP): $(STAMP) | system-deps
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -c $(LOCK) -e '.[test]'
 	touch $@
+
+# Re-resolve pyproject.toml's ranges in a scratch environment and pin what they give.
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet --upgrade pip
+	.venv-lock/bin/pip install --quiet -e '.[test]'
+	{ sed -n '1,2p' $(LOCK); .venv-lock/bin/pip freeze --exclude-editable; } > $(LOCK).new && mv $(LOCK).new $(LOCK)
+	rm -rf .venv-lock
 
 install: system-deps $(STAMP) messages-compile
 

@@ -60,23 +60,23 @@ def cmd_demo(args: argparse.Namespace) -> None:
     settings = _prepare()
     db.bind(db.engine_for(settings.database_url))
 
-    async def run() -> list[tuple[str, str, str]] | None:
-        if args.if_empty and not await demo.database_is_empty():
-            return None
+    async def run() -> tuple[list[tuple[str, str, str]], bool]:
         fresh = await demo.database_is_empty()
+        if args.if_empty and not fresh:
+            return await demo.present_logins(), False
         logins = await demo.load_demo(settings.upload_dir)
         if fresh:
             await demo.replay_dunning(settings)
             await demo.negotiate(settings)
-        return logins
+        return logins, True
 
-    logins = asyncio.run(run())
-    if logins is None:
+    logins, loaded = asyncio.run(run())
+    if not loaded:
         print("database already has data; demo not loaded")
-        return
-    print(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
-    for email, role, company in logins:
-        print(f"  {email:<42} {role:<18} {company}")
+    if logins:
+        print(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
+        for email, role, company in logins:
+            print(f"  {email:<42} {role:<18} {company}")
 
 
 def cmd_create_user(args: argparse.Namespace) -> None:

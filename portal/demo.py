@@ -172,6 +172,13 @@ def demo_logins() -> list[tuple[str, str, str]]:
     return rows
 
 
+async def present_logins() -> list[tuple[str, str, str]]:
+    """The demo logins this database has (none when it holds no demo data)."""
+    logins = demo_logins()
+    found = {row["email"] for row in await User.select(User.email).where(User.email.is_in([e for e, *_ in logins]))}
+    return [login for login in logins if login[0] in found]
+
+
 async def database_is_empty() -> bool:
     return await User.count() == 0 and await Client.count() == 0
 

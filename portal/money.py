@@ -6,13 +6,10 @@ away from zero, on exact integer arithmetic.
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
 # ISO 4217 minor-unit exponents of the currencies the portal invoices in.
 CURRENCIES: dict[str, int] = {"EUR": 2, "RON": 2, "UAH": 2, "BGN": 2, "HUF": 2, "USD": 2}
-
-_AMOUNT = re.compile(r"^-?\d+([.,]\d+)?$")
 
 
 def exponent(currency: str) -> int:
@@ -21,24 +18,6 @@ def exponent(currency: str) -> int:
 
 def to_decimal(minor: int, currency: str) -> Decimal:
     return Decimal(minor).scaleb(-exponent(currency))
-
-
-def parse_amount(text: str, currency: str) -> int:
-    """'1 234,50' or '1234.5' -> 123450 (for a 2-decimal currency). Raises ValueError."""
-    cleaned = (text or "").strip().replace(" ", "").replace("\u00a0", "").replace("'", "")
-    if cleaned.count(",") and cleaned.count("."):
-        # "1.234,50" or "1,234.50": the last separator is the decimal one
-        decimal_sep = "," if cleaned.rfind(",") > cleaned.rfind(".") else "."
-        thousands = "." if decimal_sep == "," else ","
-        cleaned = cleaned.replace(thousands, "")
-    if not _AMOUNT.match(cleaned):
-        raise ValueError("not an amount")
-    value = Decimal(cleaned.replace(",", "."))
-    places = exponent(currency)
-    scaled = value.scaleb(places)
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"at most {places} decimals")
-    return int(scaled)
 
 
 def round_half_away(numerator: int, denominator: int) -> int:

@@ -1,8 +1,8 @@
 """Test fixtures: every service and route test runs on SQLite and again on PostgreSQL.
 
-PostgreSQL is the local server (127.0.0.1:5432) or DATABASE_URL_TEST. When it cannot be
-reached the PostgreSQL runs are skipped with the reason, unless PORTAL_REQUIRE_POSTGRES=1
-(set by .ci/run), which turns the skip into a failure.
+PostgreSQL is the local server (127.0.0.1:5432 as postgres) or DATABASE_URL_TEST. When it cannot be
+used (no server, a login refused) the PostgreSQL runs are skipped with the reason and how to fix it,
+unless PORTAL_REQUIRE_POSTGRES=1 (set by .ci/run), which turns the skip into a failure.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+from tests.postgres_login import why_unusable
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTAL = str(Path(sys.executable).parent / "portal")
@@ -79,8 +81,8 @@ def postgres_url(tmp_path_factory) -> str | None:
     name = f"portal_test_{uuid.uuid4().hex[:10]}"
     try:
         asyncio.run(_pg_admin(admin_url, f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # unreachable server: the PostgreSQL runs skip (or fail under CI)
-        pytest.portal_pg_error = f"PostgreSQL not reachable at {admin_url}: {type(exc).__name__}: {exc}"
+    except Exception as exc:  # no server, or one that refuses us: the PostgreSQL runs skip (or fail under CI)
+        pytest.portal_pg_error = why_unusable(admin_url, exc)
         yield None
         return
     base = admin_url.rsplit("/", 1)[0]
@@ -108,7 +110,7 @@ def database_url(request, tmp_path, sqlite_template) -> str:
         return f"sqlite:///{path}"
     url = request.getfixturevalue("postgres_url")
     if url is None:
-        _require("PORTAL_REQUIRE_POSTGRES", getattr(pytest, "portal_pg_error", "PostgreSQL not reachable"))
+        _require("PORTAL_REQUIRE_POSTGRES", getattr(pytest, "portal_pg_error", "PostgreSQL cannot be used"))
     asyncio.run(_pg_admin(url, f"TRUNCATE {_all_tables()} RESTART IDENTITY CASCADE"))
     return url
 
@@ -120,7 +122,7 @@ def pg_url(request) -> str:
     under CI."""
     url = request.getfixturevalue("postgres_url")
     if url is None:
-        _require("PORTAL_REQUIRE_POSTGRES", getattr(pytest, "portal_pg_error", "PostgreSQL not reachable"))
+        _require("PORTAL_REQUIRE_POSTGRES", getattr(pytest, "portal_pg_error", "PostgreSQL cannot be used"))
     asyncio.run(_pg_admin(url, f"TRUNCATE {_all_tables()} RESTART IDENTITY CASCADE"))
     return url
 

@@ -129,8 +129,17 @@ async def test_create_user_then_demo_twice(tmp_path, database_url, db):
     assert second.stdout == first.stdout  # the same logins, printed again
     assert (await User.count(), await Client.count()) == counts
 
-    skipped = run_portal("demo", "--if-empty", env=cli_env)
+    skipped = run_portal("demo", "--if-empty", env=cli_env)  # what every `make run` after the first runs
     assert "already has data" in skipped.stdout
+    assert "Demo logins" in skipped.stdout and "ana.admin@demo.example" in skipped.stdout and demo.DEMO_PASSWORD in skipped.stdout
+    assert "op@firm.test" not in skipped.stdout  # only the demo's own logins
+
+
+async def test_demo_if_empty_on_a_database_without_demo_data_prints_no_logins(tmp_path, database_url, db):
+    cli_env = {"DATABASE_URL": database_url, "PORTAL_VAR_DIR": str(tmp_path), "PORTAL_NEW_PASSWORD": "operator password 1"}
+    run_portal("create-user", "--email", "op@firm.test", "--role", "admin", env=cli_env)
+    skipped = run_portal("demo", "--if-empty", env=cli_env)
+    assert "already has data; demo not loaded" in skipped.stdout and "Demo logins" not in skipped.stdout
 
 
 def _children(pid: int) -> list[int]:

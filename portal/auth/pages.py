@@ -12,7 +12,8 @@ from portal.web.flash import flash
 from portal.web.forms import form_data
 from portal.web.i18n import gettext as _
 from portal.web.i18n import ngettext
-from portal.web.responses import client_ip, page, safe_next, see_other
+from portal.web.redirects import local_path
+from portal.web.responses import client_ip, page, see_other
 from portal.web.session import SESSION_COOKIE, session_cookie
 
 
@@ -59,9 +60,7 @@ class AuthController(Controller):
                 status = 400
             return page("auth/login.html", status_code=status, next=form.get("next", ""), email=form.get("email", ""), error=error)
         default = "/staff" if result.kind is Kind.STAFF else "/client"
-        target = safe_next(form.get("next"), default)
-        if target != default and not target.startswith((default + "/", default + "?")):
-            target = default  # a client never lands on a staff page after login, and vice versa
+        target = local_path(form.get("next"), default, prefix=default)  # a client never lands on a staff page, nor staff on a client's
         response = see_other(target)
         response.cookies.append(session_cookie(settings, result.token))
         return response

@@ -42,8 +42,8 @@ class ClientInvoicesController(Controller):
     async def statement(self, request: Request) -> Template:
         today = statements.firm_today()
         checked = statement_rules.check_period(dict(request.query_params), today)
-        values = {name: (value.isoformat() if value else request.query_params.get(name, "")) for name, value in checked.values.items()}
-        context = {"values": values, "errors": {name: _(message) for name, message in checked.errors.items()},
+        values = {name: (value or request.query_params.get(name, "")) for name, value in checked.values.items()}
+        context = {"values": values, "errors": checked.errors,
                    "today": today, "client_name": current_user(request).client_name}
         if not checked.ok:
             return page("billing/client_statement.html", status_code=400, statements=None, **context)

@@ -12,10 +12,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from portal.messages import N_
-from portal.money import CURRENCIES, parse_amount, percent_of
+from portal.money import CURRENCIES, percent_of
 from portal.web.forms import Checked
 from portal.web.i18n import format_money
 from portal.web.i18n import gettext as _
+from portal.web.local_input import amount_input_value, date_input_value, parse_amount, parse_date
 
 
 @dataclass(frozen=True)
@@ -189,10 +190,9 @@ MAX_REASON = 500
 
 def _check_received(form: dict[str, str], out: Checked, today: dt.date) -> None:
 
-    try:
-        out.values["received_on"] = dt.date.fromisoformat(form.get("received_on", ""))
-    except ValueError:
-        out.errors["received_on"] = _("Enter the date the money arrived.")
+    out.values["received_on"] = parse_date(form.get("received_on", ""))
+    if out.values["received_on"] is None:
+        out.errors["received_on"] = _("Enter the date the money arrived, such as %(example)s.", example=date_input_value(today))
         return
     if out.values["received_on"] > today:
         out.errors["received_on"] = _("A payment cannot be received in the future.")
@@ -213,7 +213,7 @@ def _amount(raw: str, currency: str, balance_minor: int) -> tuple[int | None, st
     try:
         amount = parse_amount(raw, currency)
     except ValueError:
-        return None, _("Enter an amount such as 1250 or 1250.50.")
+        return None, _("Enter an amount such as %(example)s.", example=amount_input_value(125050, currency))
     if amount <= 0:
         return None, _("The amount must be more than zero.")
     if amount > balance_minor:

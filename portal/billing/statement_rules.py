@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 from portal.messages import N_
 from portal.web.forms import Checked
+from portal.web.i18n import gettext as _
+from portal.web.local_input import date_input_value, parse_date
 
 # --- where an invoice stands ------------------------------------------------------------------
 
@@ -221,9 +223,8 @@ def default_period(today: dt.date) -> tuple[dt.date, dt.date]:
 
 
 def check_period(query: dict[str, str], today: dt.date) -> Checked:
-    """The statement's `from` and `to` dates (YYYY-MM-DD). A date left out of the query takes its
-    default (the last 90 days); one sent empty or malformed is an error beside its field.
-    Messages are message ids (N_): the page translates them."""
+    """The statement's `from` and `to` dates. A date left out of the query takes its default (the
+    last 90 days); one sent empty or malformed is an error beside its field, in the reader's language."""
     checked = Checked()
     defaults = dict(zip(("from", "to"), default_period(today)))
     for name in ("from", "to"):
@@ -232,12 +233,9 @@ def check_period(query: dict[str, str], today: dt.date) -> Checked:
             checked.values[name] = defaults[name]
             continue
         raw = raw.strip()
-        try:
-            checked.values[name] = dt.date.fromisoformat(raw) if len(raw) == 10 else None
-        except ValueError:
-            checked.values[name] = None
+        checked.values[name] = parse_date(raw)
         if checked.values[name] is None:
-            checked.errors[name] = N_("Enter a date as year-month-day, for example 2026-01-31.") if raw else N_("Enter a date.")
+            checked.errors[name] = _("Enter a date such as %(example)s.", example=date_input_value(today)) if raw else _("Enter a date.")
     if not checked.errors and checked.values["from"] > checked.values["to"]:
-        checked.errors["to"] = N_("The end of the period must be on or after its start.")
+        checked.errors["to"] = _("The end of the period must be on or after its start.")
     return checked

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from portal.money import CURRENCIES, parse_amount
+from portal.money import CURRENCIES
 from portal.settings import LANGUAGES
 from portal.web.forms import Checked
 from portal.web.i18n import gettext as _
+from portal.web.local_input import amount_input_value, parse_amount
 
 SEGMENTS = ("A", "B", "C")
 PRIORITIES = (1, 2, 3)  # high, normal, low
@@ -67,7 +68,7 @@ def check_client(form: dict[str, str], sales_manager_ids: set[int]) -> Checked:
         try:
             limit = parse_amount(raw_limit, currency)
         except ValueError:
-            e["credit_limit"] = _("Enter an amount such as 15000 or 15000.50.")
+            e["credit_limit"] = _("Enter an amount such as %(example)s.", example=amount_input_value(1500050, currency))
         else:
             if limit < 0:
                 e["credit_limit"] = _("The credit limit cannot be negative.")

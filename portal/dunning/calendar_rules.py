@@ -12,9 +12,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from portal.messages import N_
-from portal.tasks.rules import local_day_start, parse_date, parse_id, to_local
+from portal.tasks.rules import local_day_start, parse_id, to_local
 from portal.web.forms import Checked
+from portal.web.i18n import format_date
 from portal.web.i18n import gettext as _
+from portal.web.local_input import parse_date
 
 DAY, WEEK = "day", "week"
 VIEWS = (DAY, WEEK)
@@ -158,7 +160,7 @@ def outcome_summary(reached: bool, promised: dt.date | None, reason_name: str, n
     """The task's outcome text, written from the call's facts."""
     parts = [_("Reached the client.") if reached else _("Did not reach the client.")]
     if promised is not None:
-        parts.append(_("Promised to pay by %(date)s.", date=promised.isoformat()))
+        parts.append(_("Promised to pay by %(date)s.", date=format_date(promised)))
     if reason_name:
         parts.append(_("Reason: %(reason)s.", reason=reason_name))
     if note:

@@ -23,7 +23,7 @@ from portal.billing.tables import Invoice
 from portal.clients.tables import Client, Contact
 from portal.clock import utcnow
 from portal.dunning import rules
-from portal.dunning.people import assignee_for, staff_by_role
+from portal.dunning.people import assignee_for, staff_by_role, staff_languages
 from portal.dunning.tables import ClientNotice, DunningAction, LadderStep, Letter
 from portal.mail.tables import EmailMessage
 from portal.tasks.tables import Notification, Task
@@ -178,34 +178,27 @@ class _Context:
                 self.emails.setdefault(client["id"], client["email"])
         self.steps = {r["id"]: r for r in await LadderStep.select().where(bulk.ids_in(LadderStep.id, step_ids)).output(load_json=True)}
         self.people = await staff_by_role()
+        self.languages = await staff_languages()
         return self
 
 
-def _money(minor: int, currency: str, language: str) -> str:
-    token = i18n._language.set(language)
-    try:
-        return i18n.format_money(minor, currency)
-    finally:
-        i18n._language.reset(token)
+def _wording(step: dict, client: dict, invoice: dict, as_of: dt.datetime, firm_name: str, tz: str,
+             language: str) -> tuple[dict[str, str], dt.date | None]:
+    """The step's wording in `language` (the client's for what the client reads, the assignee's
+    for a task), its amounts and dates written as that language writes them."""
+    with i18n.in_language(language):
+        return _worded(step, client, invoice, as_of, firm_name, tz, language)
 
 
-def _date(day: dt.date, language: str) -> str:
-    token = i18n._language.set(language)
-    try:
-        return i18n.format_date(day)
-    finally:
-        i18n._language.reset(token)
-
-
-def _wording(step: dict, client: dict, invoice: dict, as_of: dt.datetime, firm_name: str, tz: str) -> tuple[dict[str, str], dt.date | None]:
-    language = client["language"] or "en"
+def _worded(step: dict, client: dict, invoice: dict, as_of: dt.datetime, firm_name: str, tz: str,
+            language: str) -> tuple[dict[str, str], dt.date | None]:
     today = rules.local_date(as_of, tz)
     deadline = today + dt.timedelta(days=step["deadline_days"]) if step["deadline_days"] else None
     values = {
         "client": client["name"], "invoice": invoice["code"], "firm": firm_name, "step": step["name"],
-        "amount": _money(invoice["total_minor"] - invoice["paid_minor"], invoice["currency"], language),
-        "due_date": _date(invoice["due_date"], language), "days_overdue": str(max(0, (today - invoice["due_date"]).days)),
-        "deadline": _date(deadline, language) if deadline else "",
+        "amount": i18n.format_money(invoice["total_minor"] - invoice["paid_minor"], invoice["currency"]),
+        "due_date": i18n.format_date(invoice["due_date"]), "days_overdue": str(max(0, (today - invoice["due_date"]).days)),
+        "deadline": i18n.format_date(deadline) if deadline else "",
     }
     text = rules.render(rules.template_for(step["templates"] or {}, language), values)
     if not text["subject"]:
@@ -219,9 +212,11 @@ async def _carry_out(action: dict, ctx: _Context, fx: Effects, as_of: dt.datetim
     if invoice["status"] != "issued" or invoice["total_minor"] - invoice["paid_minor"] <= 0:
         fx.outcomes[action_id] = ("cancelled", "paid before it was carried out")
         return
-    text, deadline = _wording(step, client, invoice, as_of, firm_name, tz)
+    client_language = client["language"] or "en"
+    text, deadline = _wording(step, client, invoice, as_of, firm_name, tz, client_language)
     due_at = _as_utc(action["scheduled_at"])
     person = assignee_for(step["assignee"], client["sales_manager"], ctx.people)
+    staff_language = ctx.languages.get(person, "en") if person else "en"
     if channel == "email":
         address = ctx.emails.get(client["id"])
         if not address:
@@ -239,12 +234,15 @@ async def _carry_out(action: dict, ctx: _Context, fx: Effects, as_of: dt.datetim
         if person is None:
             raise CannotCarryOut("Nobody holds the role this step is assigned to.")
         task_due = due_at + dt.timedelta(days=step["deadline_days"]) if channel == "negotiation" else due_at
-        title = text["subject"] if channel in ("call", "negotiation") else f"Sign and send: {text['subject']}"
-        if channel == "legal_handover":
-            title = f"Case file for the lawyers: {client['name']}, {invoice['code']}"
-        fx.tasks.append((TASK_KINDS[channel], person, client["id"], invoice["id"], task_due, title[:200], text["body"], action_id, as_of))
+        if channel in ("call", "negotiation", "legal_handover"):  # the assignee's own work, in their language
+            task, _ = _wording(step, client, invoice, as_of, firm_name, tz, staff_language)
+            title, note = task["subject"], task["body"]
+        else:  # a letter to sign: the letter is in the client's language, the task that asks for it in the assignee's
+            with i18n.in_language(staff_language):
+                title, note = i18n.gettext("Sign and send: %(letter)s", letter=text["subject"]), text["body"]
+        fx.tasks.append((TASK_KINDS[channel], person, client["id"], invoice["id"], task_due, title[:200], note, action_id, as_of))
         if channel in ("letter", "formal_claim", "court_warning", "legal_handover"):
-            fx.letters.append((action_id, invoice["id"], client["id"], channel, client["language"] or "en", text["subject"][:300],
+            fx.letters.append((action_id, invoice["id"], client["id"], channel, client_language, text["subject"][:300],
                                text["body"], deadline, "to_send", as_of))
         if channel in ("negotiation", "legal_handover") and client["sales_manager"]:
             fx.notifications.append((client["sales_manager"], as_of, f"{step['name']}: {client['name']}, {invoice['code']}"[:300],

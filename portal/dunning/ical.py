@@ -8,9 +8,7 @@ stops working at once. The feed holds the user's open tasks from 30 days back to
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 import hmac
 import re
 import secrets
@@ -18,7 +16,7 @@ from urllib.parse import urlsplit
 
 from icalendar import Calendar, Event
 
-from portal import db
+from portal import db, signing
 from portal.audit import service as audit
 from portal.audit.service import Actor
 from portal.auth.roles import Kind
@@ -36,13 +34,8 @@ FEED_LIMIT = 2000
 
 # --- the token --------------------------------------------------------------------------------
 
-def _signature(user_id: int, nonce: str, secret: str) -> str:
-    digest = hmac.new(secret.encode(), f"calendar-feed:{user_id}:{nonce}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
 def make_token(user_id: int, nonce: str, secret: str) -> str:
-    return f"{user_id}.{nonce}.{_signature(user_id, nonce, secret)}"
+    return f"{user_id}.{nonce}.{signing.sign(secret, 'calendar-feed', user_id, nonce)}"
 
 
 def read_token(token: str, secret: str) -> tuple[int, str] | None:
@@ -51,7 +44,7 @@ def read_token(token: str, secret: str) -> tuple[int, str] | None:
     if not match:
         return None
     user_id, nonce, signature = int(match.group(1)), match.group(2), match.group(3)
-    if not hmac.compare_digest(signature.encode(), _signature(user_id, nonce, secret).encode()):
+    if not signing.verify(signature, secret, "calendar-feed", user_id, nonce):
         return None
     return user_id, nonce
 

@@ -26,6 +26,12 @@ async def first_of_role(role: str) -> int | None:
     return (people.get(role) or people["admin"] or [None])[0]
 
 
+async def staff_languages() -> dict[int, str]:
+    """The language each active staff member works in: the texts of their tasks are written in it."""
+    rows = await User.select(User.id, User.language).where((User.kind == Kind.STAFF.value) & (User.is_active == True))  # noqa: E712
+    return {row["id"]: row["language"] for row in rows}
+
+
 def assignee_for(duty: str, sales_manager: int | None, people: dict[str, list[int]]) -> int | None:
     """The person for a step's duty; `people` from staff_by_role()."""
     if duty == "manager" and sales_manager:

@@ -17,7 +17,8 @@ from portal.audit import service as audit
 from portal.audit.service import Actor
 from portal.clock import utcnow
 from portal.dunning.tables import CallOutcome, DelayReason
-from portal.tasks.rules import local_day_start, parse_date
+from portal.tasks.rules import local_day_start
+from portal.web.local_input import date_input_value, parse_date
 from portal.web import i18n
 from portal.web.forms import Checked
 from portal.web.i18n import gettext as _
@@ -56,11 +57,11 @@ def period(raw_from: str | None, raw_to: str | None, today: dt.date) -> tuple[dt
     if raw_from:
         date_from = parse_date(raw_from.strip()) or default_from
         if parse_date(raw_from.strip()) is None:
-            errors["from"] = _("Enter a date such as 2025-03-14.")
+            errors["from"] = _("Enter a date such as %(example)s.", example=date_input_value(today))
     if raw_to:
         date_to = parse_date(raw_to.strip()) or today
         if parse_date(raw_to.strip()) is None:
-            errors["to"] = _("Enter a date such as 2025-03-14.")
+            errors["to"] = _("Enter a date such as %(example)s.", example=date_input_value(today))
     if date_from > date_to:
         errors["to"] = _("The end of the period comes before its start.")
         date_from, date_to = default_from, today

@@ -14,6 +14,7 @@ from portal.clock import utcnow
 from portal.dunning import rules, service, state, worklist
 from portal.web.flash import flash
 from portal.web.forms import form_data
+from portal.web.local_input import date_input_value, parse_date
 from portal.web.guards import roles, staff_only
 from portal.web.i18n import gettext as _
 from portal.web.i18n import ngettext
@@ -77,7 +78,9 @@ class DunningWorklistController(Controller):
         who, tz = actor(request), _tz(request)
         try:
             if action == "pause":
-                until = dt.date.fromisoformat(values["until"]) if values.get("until") else None
+                until = parse_date(values["until"]) if values.get("until") else None
+                if values.get("until") and until is None:
+                    raise ValueError(values["until"])
                 n = await service.pause_many(ids, values.get("reason", ""), until, who, tz=tz)
                 message = ngettext("%(num)s invoice paused.", "%(num)s invoices paused.", n)
             elif action == "skip":
@@ -89,7 +92,7 @@ class DunningWorklistController(Controller):
             else:
                 raise service.DunningError("Choose what to do with the ticked invoices.")
         except ValueError:
-            return await self._refused(request, values, ids, _("Type the date as YYYY-MM-DD."))
+            return await self._refused(request, values, ids, _("Enter a date such as %(example)s.", example=date_input_value(_today(request))))
         except service.DunningError as exc:
             return await self._refused(request, values, ids, _(str(exc)))
         flash(request, message)

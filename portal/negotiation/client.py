@@ -18,6 +18,7 @@ from portal.web.flash import flash
 from portal.web.forms import form_data
 from portal.web.guards import client_only
 from portal.web.i18n import gettext as _
+from portal.web.local_input import date_input_value, parse_date
 from portal.web.responses import actor, client_ip, current_user, found_or_404, is_htmx, page, see_other
 
 
@@ -86,16 +87,13 @@ class ClientSchedulesController(Controller):
 
     async def _fill(self, request: Request, debts: list[dict], values: dict, debt: int, currency: str) -> Template:
         """"N equal monthly installments from <date>": fills the rows in, to adjust before sending."""
-        import datetime as dt
-
         errors = {}
         count = int(values["count"]) if values.get("count", "").isdigit() else 0
         if not 1 <= count <= rules.MAX_INSTALLMENTS:
             errors["count"] = _("Choose between 1 and 36 installments.")
-        try:
-            first = dt.date.fromisoformat(values.get("first", ""))
-        except ValueError:
-            errors["first"] = _("Type the date as YYYY-MM-DD.")
+        first = parse_date(values.get("first", ""))
+        if first is None:
+            errors["first"] = _("Enter a date such as %(example)s.", example=date_input_value(firm_today()))
         if debt <= 0:
             errors["invoices"] = _("Choose at least one overdue invoice.")
         if errors:

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 from portal.billing.rules import Line
 from portal.messages import N_
-from portal.money import parse_amount, percent_of, round_half_away
+from portal.money import percent_of, round_half_away
 from portal.web.forms import Checked
 from portal.web.i18n import format_date, format_money
 from portal.web.i18n import gettext as _
+from portal.web.local_input import amount_input_value, date_input_value, parse_amount, parse_date
 
 REASONS = {
     "wrong_amount": N_("Wrong amount"),
@@ -118,11 +119,10 @@ def check_promise(form: dict[str, str], today: dt.date, max_days: int) -> Checke
     """promised_date: a date from today up to `max_days` ahead (the firm's policy)."""
     out = Checked()
     raw = form.get("promised_date", "").strip()
-    try:
-        promised = dt.date.fromisoformat(raw)
-    except ValueError:
-        out.errors["promised_date"] = _("Enter the date you will pay by, e.g. %(example)s.",
-                                        example=(today + dt.timedelta(days=7)).isoformat())
+    promised = parse_date(raw)
+    if promised is None:
+        out.errors["promised_date"] = _("Enter the date you will pay by, such as %(example)s.",
+                                        example=date_input_value(today + dt.timedelta(days=7)))
         return out
     out.values["promised_date"] = promised
     if promised < today:
@@ -156,7 +156,7 @@ def check_correction(form: dict[str, str], currency: str, original_total_minor: 
     try:
         amount = parse_amount(raw, currency)
     except ValueError:
-        out.errors["amount"] = _("Enter the corrected total such as 1250 or 1250.50.")
+        out.errors["amount"] = _("Enter the corrected total such as %(example)s.", example=amount_input_value(125050, currency))
         return out
     if amount <= 0:
         out.errors["amount"] = _("The corrected total must be more than zero; to cancel the whole invoice, issue a credit note.")

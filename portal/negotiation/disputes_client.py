@@ -34,7 +34,7 @@ async def panel_for(request: Request, client_id: int, invoice_id: int, **extra) 
     settings = request.app.state.settings
     today = dunning_rules.local_date(utcnow(), settings.firm_timezone)
     last = today + dt.timedelta(days=settings.max_promise_days)
-    panel.update(promise_min=today.isoformat(), promise_max=last.isoformat(), promise_last=last,
+    panel.update(promise_last=last,
                  schedule=await schedule_of_invoice(client_id, invoice_id), **extra)
     return panel
 

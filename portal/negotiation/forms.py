@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from portal import money
 from portal.negotiation import rules
-from portal.web import i18n
+from portal.web import i18n, local_input
 
 MAX_ROWS = rules.MAX_INSTALLMENTS
+EXAMPLE_DAY = dt.date(2026, 12, 31)
 
 
 @dataclass
@@ -31,17 +31,16 @@ def read_rows(form, currency: str) -> RowsForm:
         index = len(out.raw)
         out.raw.append({"date": raw_date, "amount": raw_amount})
         day = amount = None
+        day = local_input.parse_date(raw_date)
+        if day is None:
+            out.errors[f"row-{index}-date"] = i18n.gettext("Type a date such as %(example)s.", example=local_input.date_input_value(EXAMPLE_DAY))
         try:
-            day = dt.date.fromisoformat(raw_date)
-        except ValueError:
-            out.errors[f"row-{index}-date"] = i18n.gettext("Type the date as YYYY-MM-DD.")
-        try:
-            amount = money.parse_amount(raw_amount, currency)
+            amount = local_input.parse_amount(raw_amount, currency)
             if amount <= 0:
                 raise ValueError
         except (ValueError, KeyError):
             amount = None
-            out.errors[f"row-{index}-amount"] = i18n.gettext("Type an amount, like 1250.00.")
+            out.errors[f"row-{index}-amount"] = i18n.gettext("Enter an amount such as %(example)s.", example=local_input.amount_input_value(125000, currency))
         if day is not None and amount is not None:
             out.rows.append(rules.Row(day, amount))
     if len(out.raw) > MAX_ROWS:
@@ -63,4 +62,4 @@ def explain(errors: dict[str, str], *, debt_minor: int, currency: str, rows: lis
 
 def rows_for_display(rows: list[rules.Row], currency: str) -> list[dict[str, str]]:
     """Installments as a form shows them (a filled-in proposal, a version to counter)."""
-    return [{"date": r.due_date.isoformat(), "amount": str(money.to_decimal(r.amount_minor, currency))} for r in rows]
+    return [{"date": local_input.date_input_value(r.due_date), "amount": local_input.amount_input_value(r.amount_minor, currency)} for r in rows]

@@ -13,14 +13,13 @@ closed (the schedule no longer waits for the client: accepted in the portal, rej
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
-import hmac
 import re
 import secrets
 from dataclasses import dataclass
 
+from portal import signing
 from portal.messages import N_
 
 RANDOM_BYTES = 32
@@ -73,16 +72,10 @@ def new_random() -> str:
     return secrets.token_urlsafe(RANDOM_BYTES)
 
 
-def _signature(secret: str, random_part: str, schedule_id: int, version: int) -> str:
-    message = f"share-link|{random_part}|{schedule_id}|{version}".encode()
-    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()[:SIGNATURE_BYTES]
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
 def make_token(secret: str, schedule_id: int, version: int, random_part: str | None = None) -> str:
     """A new token for this schedule version (`random_part` only for tests)."""
     random_part = random_part or new_random()
-    return f"{random_part}.{_signature(secret, random_part, schedule_id, version)}"
+    return f"{random_part}.{signing.sign(secret, 'share-link', random_part, schedule_id, version, size=SIGNATURE_BYTES)}"
 
 
 def well_formed(token: str) -> bool:
@@ -99,7 +92,7 @@ def signed_for(secret: str, token: str, schedule_id: int, version: int) -> bool:
     if not well_formed(token):
         return False
     random_part, signature = token.split(".", 1)
-    return hmac.compare_digest(signature, _signature(secret, random_part, schedule_id, version))
+    return signing.verify(signature, secret, "share-link", random_part, schedule_id, version, size=SIGNATURE_BYTES)
 
 
 def state_of(link: dict, now: dt.datetime, *, current_version: int, schedule_status: str) -> str:

@@ -6,9 +6,10 @@ import datetime as dt
 import re
 
 from portal.clients.rules import parse_percent_bp
-from portal.money import parse_amount, percent_of
+from portal.money import percent_of
 from portal.web.forms import Checked
 from portal.web.i18n import gettext as _
+from portal.web.local_input import amount_input_value, date_input_value, parse_amount, parse_date
 
 MAX_QUANTITY = 10_000_000
 VAT_RATES_BP = (0, 500, 900, 1900, 2000, 2700)
@@ -43,7 +44,7 @@ def check_intake(form: dict[str, str], today: dt.date, currency: str = "EUR") ->
             v[label] = parse_amount(raw, currency)
         except ValueError:
             v[label] = None
-            e[name] = _("Enter an amount such as 1.25 or 1250.")
+            e[name] = _("Enter an amount such as %(example)s.", example=amount_input_value(125050, currency))
             continue
         if v[label] < 0 or (name == "unit_price" and v[label] == 0):
             e[name] = _("The unit price must be more than zero.") if name == "unit_price" else _("The fee cannot be negative.")
@@ -56,10 +57,9 @@ def check_intake(form: dict[str, str], today: dt.date, currency: str = "EUR") ->
     raw_date = form.get("wanted_date", "")
     v["wanted_date"] = None
     if raw_date:
-        try:
-            wanted = dt.date.fromisoformat(raw_date)
-        except ValueError:
-            e["wanted_date"] = _("Enter a date such as %(example)s.", example=(today + dt.timedelta(days=21)).isoformat())
+        wanted = parse_date(raw_date)
+        if wanted is None:
+            e["wanted_date"] = _("Enter a date such as %(example)s.", example=date_input_value(today + dt.timedelta(days=21)))
         else:
             if wanted < today:
                 e["wanted_date"] = _("The wanted date cannot be in the past.")

@@ -24,6 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable
 
 from portal.web.i18n import gettext as _
+from portal.web.local_input import date_input_value, parse_date
 
 PRODUCTION_STAGES = ("in_production", "delivered", "closed")
 DEFAULT_DAYS = 30
@@ -54,20 +55,18 @@ def default_period(today: dt.date, days: int = DEFAULT_DAYS) -> Period:
 
 
 def parse_period(raw_from: str, raw_to: str, today: dt.date) -> tuple[Period, dict[str, str]]:
-    """The period a person typed (YYYY-MM-DD); the default one, with messages keyed by
+    """The period a person typed (in their language's date format, or ISO); the default one, with messages keyed by
     field, when what they typed cannot be a period. A missing end means today; a missing
     start means 30 days before the end. Messages are translated (gettext) when made."""
     errors: dict[str, str] = {}
     start = end = None
     raw_from, raw_to = (raw_from or "").strip(), (raw_to or "").strip()
-    try:
-        end = dt.date.fromisoformat(raw_to) if raw_to else today
-    except ValueError:
-        errors["to"] = _("Enter a date such as 2025-03-14.")
-    try:
-        start = dt.date.fromisoformat(raw_from) if raw_from else None
-    except ValueError:
-        errors["from"] = _("Enter a date such as 2025-03-14.")
+    end = parse_date(raw_to) if raw_to else today
+    if end is None:
+        errors["to"] = _("Enter a date such as %(example)s.", example=date_input_value(today))
+    start = parse_date(raw_from) if raw_from else None
+    if raw_from and start is None:
+        errors["from"] = _("Enter a date such as %(example)s.", example=date_input_value(today))
     if errors or end is None:
         return default_period(today), errors
     if start is None:

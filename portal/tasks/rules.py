@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 
 from portal.web.forms import Checked
 from portal.web.i18n import gettext as _
+from portal.web.local_input import date_input_value, parse_date
 
 MAX_NOTE = 1000
 MAX_OUTCOME = 1000
 MAX_DAYS_AHEAD = 730  # two years: further than that is a typo, not a callback
-DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 ID = re.compile(r"^\d{1,9}$")
 
@@ -59,16 +59,7 @@ def local_label(value: dt.datetime, tz: str) -> str:
 def form_values(due_at: dt.datetime, tz: str) -> dict[str, str]:
     """A stored due time as the date and time inputs show it."""
     local = to_local(due_at, tz)
-    return {"date": local.strftime("%Y-%m-%d"), "time": local.strftime("%H:%M")}
-
-
-def parse_date(raw: str) -> dt.date | None:
-    if not DATE.match(raw or ""):
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        return None
+    return {"date": date_input_value(local.date()), "time": local.strftime("%H:%M")}
 
 
 def parse_time(raw: str) -> dt.time | None:
@@ -96,11 +87,11 @@ def check_due(form: dict[str, str], now: dt.datetime, tz: str) -> Checked:
     if not v["date"]:
         e["date"] = _("Enter the day to call back.")
     elif day is None:
-        e["date"] = _("Enter a date such as 2025-03-14.")
+        e["date"] = _("Enter a date such as %(example)s.", example=date_input_value(local_today(now, tz)))
     if not v["time"]:
-        e["time"] = _("Enter the time to call, e.g. 10:00.")
+        e["time"] = _("Enter the time to call, such as %(example)s.", example="10:00")
     elif at is None:
-        e["time"] = _("Enter a time as HH:MM, e.g. 09:30.")
+        e["time"] = _("Enter a time such as %(example)s.", example="09:30")
     if day is None or at is None:
         return out
     zone = ZoneInfo(tz)

@@ -8,7 +8,6 @@ like a task that does not exist: nobody learns which task ids exist.
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlsplit
 
 from litestar import Controller, Request, get, post
@@ -22,10 +21,10 @@ from portal.web.forms import form_data
 from portal.web.guards import staff_only
 from portal.web.i18n import format_datetime
 from portal.web.i18n import gettext as _
+from portal.web.redirects import local_path
 from portal.web.responses import actor, current_user, found_or_404, is_htmx, page, see_other
 
 DEFAULT_BACK = "/staff/tasks"
-_LOCAL_STAFF_PATH = re.compile(r"^/staff(?:[/?#][^\s\\]*)?$")
 
 
 def firm_timezone(request: Request) -> str:
@@ -34,10 +33,7 @@ def firm_timezone(request: Request) -> str:
 
 def back_to(raw: str | None) -> str:
     """Where to return after a form: a local /staff path, else the task list."""
-    raw = (raw or "").strip()
-    if raw.startswith("//") or not _LOCAL_STAFF_PATH.match(raw):
-        return DEFAULT_BACK
-    return raw
+    return local_path((raw or "").strip(), DEFAULT_BACK, prefix="/staff")
 
 
 def htmx_go_to(request: Request, target: str) -> dict[str, str]:

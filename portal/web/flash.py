@@ -4,13 +4,14 @@ for anonymous visitors too (e.g. "You have been logged out")."""
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 
 from litestar.connection import ASGIConnection
 
+from portal import signing
+
 FLASH_COOKIE = "portal_flash"
+SIGNATURE_BYTES = 16
 
 
 def flash(connection: ASGIConnection, message: str, category: str = "success") -> None:
@@ -29,14 +30,14 @@ def take_flashes(connection: ASGIConnection) -> list[list[str]]:
 
 def encode(messages: list[list[str]], secret: str) -> str:
     body = base64.urlsafe_b64encode(json.dumps(messages).encode()).decode()
-    return f"{body}.{_sign(body, secret)}"
+    return f"{body}.{signing.sign(secret, 'flash', body, size=SIGNATURE_BYTES)}"
 
 
 def decode(value: str | None, secret: str) -> list[list[str]]:
     if not value or "." not in value:
         return []
     body, signature = value.rsplit(".", 1)
-    if not hmac.compare_digest(signature, _sign(body, secret)):
+    if not signing.verify(signature, secret, "flash", body, size=SIGNATURE_BYTES):
         return []
     try:
         messages = json.loads(base64.urlsafe_b64decode(body.encode()))
@@ -44,6 +45,3 @@ def decode(value: str | None, secret: str) -> list[list[str]]:
         return []
     return [[str(c), str(m)] for c, m in messages][:10] if isinstance(messages, list) else []
 
-
-def _sign(body: str, secret: str) -> str:
-    return hmac.new(secret.encode(), f"flash:{body}".encode(), hashlib.sha256).hexdigest()[:32]

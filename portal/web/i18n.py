@@ -3,15 +3,17 @@ formatters read it. Catalogs are compiled from portal/locale/<lang>/LC_MESSAGES/
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import re
 from decimal import Decimal
 from functools import lru_cache
+from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel import Locale, dates, numbers
+from babel import Locale, dates, negotiate_locale, numbers
 from babel.support import LazyProxy, NullTranslations, Translations
 from markupsafe import Markup
 
@@ -30,6 +32,16 @@ def set_language(language: str) -> None:
     _language.set(language if language in LANGUAGES else "en")
 
 
+@contextlib.contextmanager
+def in_language(language: str) -> Iterator[None]:
+    """Words, dates and money in `language` inside the block (a letter, a task for someone else)."""
+    token = _language.set(language if language in LANGUAGES else "en")
+    try:
+        yield
+    finally:
+        _language.reset(token)
+
+
 def set_timezone(name: str) -> None:
     _timezone.set(name)
 
@@ -43,11 +55,11 @@ def current_language() -> str:
 
 
 def current_locale() -> Locale:
-    return _locale(current_language())
+    return locale_for(current_language())
 
 
 @lru_cache(maxsize=None)
-def _locale(language: str) -> Locale:
+def locale_for(language: str) -> Locale:
     return Locale.parse(BABEL_LOCALES[language])
 
 
@@ -103,11 +115,22 @@ _ = gettext
 
 
 def language_from_header(accept_language: str, default: str) -> str:
-    for part in accept_language.split(","):
-        code = part.split(";")[0].strip().lower()[:2]
-        if code in LANGUAGES:
-            return code
-    return default
+    """The first of our languages the browser asks for, by its q-weights ("en;q=0.3, ro" is ro)."""
+    asked = []
+    for position, part in enumerate(accept_language.split(",")):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if tag.strip() and weight > 0:
+            asked.append((-weight, position, tag.strip()))
+    found = negotiate_locale([tag for *_, tag in sorted(asked)], LANGUAGES, sep="-", aliases=None)
+    return found.lower() if found else default
 
 
 def format_money(minor: int | None, currency: str) -> str:
@@ -121,7 +144,7 @@ def format_money(minor: int | None, currency: str) -> str:
 def _babel_money(minor: int, currency: str, language: str) -> str:
     # Show the minor units we store, whatever digits the installed CLDR gives the currency
     # (Babel 2.19 shows forints without fillér, which would round 1 234,56 Ft to 1 235 Ft).
-    return numbers.format_currency(to_decimal(minor, currency), currency, locale=_locale(language), currency_digits=False)
+    return numbers.format_currency(to_decimal(minor, currency), currency, locale=locale_for(language), currency_digits=False)
 
 
 @lru_cache(maxsize=256)
@@ -155,7 +178,7 @@ def format_number(value: int | Decimal | float) -> str:
 
 @lru_cache(maxsize=4096)
 def _format_int(value: int, language: str) -> str:
-    return numbers.format_decimal(value, locale=_locale(language))
+    return numbers.format_decimal(value, locale=locale_for(language))
 
 
 def words(singular: str, plural: str = "", n: int = 0) -> str:
@@ -183,7 +206,7 @@ def format_date(value: dt.date | None, style: str = "medium") -> str:
 
 @lru_cache(maxsize=8192)
 def _format_date(value: dt.date, style: str, language: str) -> str:
-    return dates.format_date(value, format=style, locale=_locale(language))
+    return dates.format_date(value, format=style, locale=locale_for(language))
 
 
 def format_datetime(value: dt.datetime | None, style: str = "medium") -> str:
@@ -195,7 +218,7 @@ def format_datetime(value: dt.datetime | None, style: str = "medium") -> str:
 @lru_cache(maxsize=8192)
 def _format_datetime(value: dt.datetime, style: str, language: str, tz: str) -> str:
     """Worklists show the same step times on many rows: each moment is written once per language."""
-    return dates.format_datetime(value.astimezone(ZoneInfo(tz)), format=style, locale=_locale(language))
+    return dates.format_datetime(value.astimezone(ZoneInfo(tz)), format=style, locale=locale_for(language))
 
 
 def format_timedelta(delta: dt.timedelta) -> str:

@@ -37,10 +37,3 @@ def found_or_404(value):
     if value is None:
         raise NotFoundException()
     return value
-
-
-def safe_next(target: str | None, default: str) -> str:
-    """Only local paths: never redirect a user to another site after login."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default

@@ -10,7 +10,7 @@ from portal.audit import labels as audit_labels
 from portal.billing import statement_rules
 from portal.orders.rules import STAGE_LABELS
 from portal.settings import ROOT, Settings
-from portal.web import i18n
+from portal.web import i18n, local_input
 from portal.web.escaping import PortalEnvironment, link_paths
 from portal.web.flash import take_flashes
 
@@ -39,6 +39,7 @@ def build_environment(settings: Settings) -> Environment:
         translate=i18n.gettext,
         standing_words=lambda s: i18n.words(*statement_rules.standing_message(s)),
         link_paths=link_paths,
+        date_input=local_input.date_input_value,
     )
     env.globals.update(
         take_flashes=take_flashes,
@@ -48,6 +49,7 @@ def build_environment(settings: Settings) -> Environment:
         production=settings.production,
         stage_labels=STAGE_LABELS,
         audit_label=audit_labels.label,
+        date_attrs=local_input.date_attributes,
     )
     return env
 

@@ -343,7 +343,7 @@ async def test_statement_defaults_to_the_last_90_days(client):
     old = await issue(mine, 20_000, issued=today - dt.timedelta(days=90))
     page = await client.get("/client/invoices/statement")
     assert page.status_code == 200
-    assert f'value="{(today - dt.timedelta(days=89)).isoformat()}"' in page.text and f'value="{today.isoformat()}"' in page.text
+    assert f'value="{(today - dt.timedelta(days=89)):%d/%m/%Y}"' in page.text and f'value="{today:%d/%m/%Y}"' in page.text
     text = text_of(page)
     assert recent["code"] in text and old["code"] not in text
     assert "Opening balance RON200.00" in text and "Closing balance RON300.00" in text
@@ -353,7 +353,7 @@ async def test_bad_statement_dates_give_a_message_beside_the_field(client):
     await logged_in_buyer(client)
     page = await client.get("/client/invoices/statement?from=2026-02-30&to=")
     assert page.status_code == 400
-    assert re.search(r'id="from-error">Enter a date as year-month-day, for example 2026-01-31\.<', page.text)
+    assert re.search(r'id="from-error">Enter a date such as \d\d/\d\d/20\d\d\.<', page.text)
     assert re.search(r'id="to-error">Enter a date\.<', page.text)
     assert 'value="2026-02-30"' in page.text  # what was typed stays in the field
     assert "Opening balance" not in page.text

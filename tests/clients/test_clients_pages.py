@@ -109,7 +109,7 @@ BAD_INPUT = [
     ("name", {"name": ""}, "Enter the company's name."),
     ("email", {"email": "not-an-email"}, "This is not an email address."),
     ("payment_terms_days", {"payment_terms_days": "abc"}, "Enter a number of days from 0 to 365."),
-    ("credit_limit", {"credit_limit": "12,345.678"}, "Enter an amount such as 15000 or 15000.50."),
+    ("credit_limit", {"credit_limit": "12,345.678"}, "Enter an amount such as 15,000.50."),
     ("discount", {"discount": "150"}, "Enter a percentage from 0 to 100, e.g. 5 or 7.5."),
     ("forgiveness_days", {"privileged": "", "forgiveness_days": "10"}, "Only privileged clients are forgiven days of delay."),
     ("sales_manager", {"sales_manager": "999999"}, "Choose one of the sales managers."),

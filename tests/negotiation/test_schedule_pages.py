@@ -30,7 +30,7 @@ async def test_a_client_fills_in_equal_installments_fixes_a_mistake_and_sends_th
     filled = await post(client, "/client/schedules/new", {"invoice_ids": str(invoice["id"]), "count": "3",
                                                           "first": first.isoformat(), "action": "fill", "note": "Bankrupt customer"})
     assert filled.status_code == 200
-    assert first.isoformat() in filled.text and "Bankrupt customer" in filled.text  # nothing typed is lost
+    assert f"{first:%d/%m/%Y}" in filled.text and "Bankrupt customer" in filled.text  # nothing typed is lost
     assert await Schedule.count() == 0
 
     today = local_today(settings)
@@ -39,7 +39,7 @@ async def test_a_client_fills_in_equal_installments_fixes_a_mistake_and_sends_th
                                                            "note": "Bankrupt customer", **_rows(wrong)})
     assert refused.status_code == 400
     assert "add up to" in refused.text and i18n.format_money(invoice["total_minor"], "RON") in refused.text
-    assert wrong[1].due_date.isoformat() in refused.text and await Schedule.count() == 0
+    assert f"{wrong[1].due_date:%d/%m/%Y}" in refused.text and await Schedule.count() == 0
 
     right = split(invoice["total_minor"], [10, 40, 70], today)
     sent = await post(client, "/client/schedules/new", {"invoice_ids": str(invoice["id"]), "action": "propose",

@@ -74,7 +74,7 @@ async def test_the_four_sales_factors_against_the_previous_period(client):
     average = tile(text, "average")
     assert "€250.01 — before: —" in average  # EUR: 50 001 / 2, half a cent up; nothing to compare with
     assert "RON750.00 +50.0 % before: RON500.00" in average  # RON: never added to EUR
-    assert 'value="2025-03-01"' in text and 'value="2025-03-30"' in text  # the period form keeps the dates
+    assert 'value="01/03/2025"' in text and 'value="30/03/2025"' in text  # the period form keeps the dates
 
 
 async def test_a_fall_and_an_empty_period(client):
@@ -103,11 +103,11 @@ async def test_the_default_period_is_the_last_30_days_and_a_bad_date_says_so(cli
     await login(client, await make_staff(Role.SALES_MANAGER))
     text = (await client.get("/staff")).text
     assert tile(text, "invoices").startswith("2 Invoices issued +100.0 % before: 1")
-    assert f'value="{(today() - dt.timedelta(days=29)).isoformat()}"' in text and f'value="{today().isoformat()}"' in text
+    assert f'value="{(today() - dt.timedelta(days=29)):%d/%m/%Y}"' in text and f'value="{today():%d/%m/%Y}"' in text
 
     bad = await client.get("/staff?from=2025-13-45&to=2025-03-30")
     assert bad.status_code == 200
-    assert "Enter a date such as 2025-03-14. Showing the last 30 days instead." in html.unescape(bad.text)
+    assert f"Enter a date such as {today():%d/%m/%Y}. Showing the last 30 days instead." in html.unescape(bad.text)
     assert 'value="2025-13-45"' in bad.text  # what was typed stays in the field
     assert tile(bad.text, "invoices").startswith("2 Invoices issued")
 

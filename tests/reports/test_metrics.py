@@ -99,7 +99,7 @@ def test_the_period_a_person_types():
     assert metrics.parse_period("2025-03-01", "2025-03-30", today) == (MARCH, {})
     assert metrics.parse_period("", "2025-02-28", today) == (BEFORE, {})  # 30 days up to the end
     period, errors = metrics.parse_period("2025-13-01", "", today)
-    assert period == MARCH and errors == {"from": "Enter a date such as 2025-03-14."}
+    assert period == MARCH and errors == {"from": "Enter a date such as 30/03/2025."}
     period, errors = metrics.parse_period("2025-03-30", "2025-03-01", today)
     assert period == MARCH and errors == {"from": "The start must not be after the end."}
     one_day, errors = metrics.parse_period("2025-03-05", "2025-03-05", today)

@@ -26,12 +26,12 @@ def test_a_typed_local_time_is_stored_in_utc():
 
 @pytest.mark.parametrize("date,time,field,message", [
     ("", "10:00", "date", "Enter the day to call back."),
-    ("2025-02-30", "10:00", "date", "Enter a date such as 2025-03-14."),
-    ("15.03.2025", "10:00", "date", "Enter a date such as 2025-03-14."),
-    ("2025-03-15", "", "time", "Enter the time to call, e.g. 10:00."),
-    ("2025-03-15", "25:00", "time", "Enter a time as HH:MM, e.g. 09:30."),
-    ("2025-03-15", "10.30", "time", "Enter a time as HH:MM, e.g. 09:30."),
-    ("2025-03-15", "10:60", "time", "Enter a time as HH:MM, e.g. 09:30."),
+    ("2025-02-30", "10:00", "date", "Enter a date such as 14/03/2025."),
+    ("15.13.2025", "10:00", "date", "Enter a date such as 14/03/2025."),
+    ("2025-03-15", "", "time", "Enter the time to call, such as 10:00."),
+    ("2025-03-15", "25:00", "time", "Enter a time such as 09:30."),
+    ("2025-03-15", "10.30", "time", "Enter a time such as 09:30."),
+    ("2025-03-15", "10:60", "time", "Enter a time such as 09:30."),
     ("2025-03-13", "10:00", "date", "That day has passed; pick today or a later day."),
     ("2025-03-14", "13:59", "time", "That time has passed; pick a later time."),
     ("2025-03-30", "03:30", "time", "The clocks change at that hour; pick another time."),
@@ -51,7 +51,7 @@ def test_later_today_is_fine():
 
 
 def test_a_callback_needs_a_client_or_an_order_and_a_short_note():
-    base = {"date": "2025-03-15", "time": "10:00"}
+    base = {"date": "15/03/2025", "time": "10:00"}
     assert rules.check_callback({**base, "client_id": "7"}, NOW, TZ).values["client_id"] == 7
     assert rules.check_callback({**base, "order_id": "9"}, NOW, TZ).ok
     assert "subject" in rules.check_callback(base, NOW, TZ).errors
@@ -94,5 +94,5 @@ def test_only_the_assignee_or_an_admin_may_act():
 
 def test_due_times_read_back_as_the_form_shows_them():
     due_at = dt.datetime(2025, 3, 15, 8, 0, tzinfo=UTC)
-    assert rules.form_values(due_at, TZ) == {"date": "2025-03-15", "time": "10:00"}
+    assert rules.form_values(due_at, TZ) == {"date": "15/03/2025", "time": "10:00"}
     assert rules.local_label(due_at, TZ) == "2025-03-15 10:00+02:00"
