@@ -67,7 +67,7 @@ serve: install
 
 # Translations: extract marked strings into the template, merge into each catalog, compile.
 messages-extract: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k ngettext:1,2 -k N_ -o portal/locale/messages.pot --project=portal .
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k ngettext:1,2 -k N_ -k NP_:1,2 -o portal/locale/messages.pot --project=portal .
 
 messages-update: messages-extract
 	$(BIN)/pybabel update -i portal/locale/messages.pot -d portal/locale

@@ -4,3 +4,8 @@ and the page that shows them translates with gettext (make messages-extract know
 
 def N_(message: str) -> str:
     return message
+
+
+def NP_(singular: str, plural: str) -> tuple[str, str]:
+    """A plural message marked for extraction (make messages-extract knows NP_:1,2)."""
+    return singular, plural

@@ -48,6 +48,9 @@ class Settings:
     smtp_password: str
     smtp_from: str
     smtp_tls: bool
+    firm_address: str = ""  # the seller's address on invoices, letters and schedules (lines split by " | " or newlines)
+    firm_tax_id: str = ""
+    firm_registration: str = ""  # the trade register number
     web_workers: int = 1  # processes `portal serve` runs (each with its own pool and tick scheduler)
     dunning_tick_seconds: int = 300  # 0: `portal serve` runs no ticks (run `portal dunning run` from cron)
     promise_grace_days: int = 1  # a promised date pauses the ladder until that date plus this
@@ -207,6 +210,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         firm_name=env.get("FIRM_NAME", "").strip() or "Portal",
         firm_timezone=_timezone(env),
         bank_details=env.get("FIRM_BANK_DETAILS", "").strip(),
+        firm_address="\n".join(line.strip() for line in env.get("FIRM_ADDRESS", "").replace(" | ", "\n").splitlines() if line.strip()),
+        firm_tax_id=env.get("FIRM_TAX_ID", "").strip(),
+        firm_registration=env.get("FIRM_REGISTRATION", "").strip(),
         stripe_secret_key=stripe_secret,
         stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", "").strip(),
         stripe_api_base=env.get("STRIPE_API_BASE", "").strip(),

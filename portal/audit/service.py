@@ -65,7 +65,26 @@ async def timeline(object_type: str, object_id: int, *, client_id: int | None = 
         query = query.where((AuditEvent.client_id == client_id) | ((AuditEvent.object_type == object_type) & (AuditEvent.object_id == object_id)))
     else:
         query = query.where((AuditEvent.object_type == object_type) & (AuditEvent.object_id == object_id))
-    return await query.output(load_json=True)
+    return await with_person_names(await query.output(load_json=True))
+
+
+async def with_person_names(events: list[dict]) -> list[dict]:
+    """Ids of people in the events' fields become their names (one query for all of them)."""
+    from portal.audit.words import PERSON_FIELDS
+    from portal.auth.tables import User
+
+    ids = {value for e in events for part in (e.get("before"), e.get("after")) if isinstance(part, dict)
+           for key, value in part.items() if key in PERSON_FIELDS and isinstance(value, int)}
+    if not ids:
+        return events
+    names = {row["id"]: row["name"] for row in await User.select(User.id, User.name).where(User.id.is_in(sorted(ids)))}
+    for e in events:
+        for part in (e.get("before"), e.get("after")):
+            if isinstance(part, dict):
+                for key in PERSON_FIELDS:
+                    if isinstance(part.get(key), int):
+                        part[key] = names.get(part[key], part[key])
+    return events
 
 
 

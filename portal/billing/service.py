@@ -11,7 +11,7 @@ from piccolo.query.functions.aggregate import Count, Sum
 from portal import db
 from portal.audit import service as audit
 from portal.audit.service import Actor
-from portal.billing import rules
+from portal.billing import news, rules
 from portal.billing.tables import Invoice, InvoiceCounter, InvoiceLine, Payment, PaymentAllocation
 from portal.clock import utcnow
 from portal.dunning import escalation
@@ -64,7 +64,9 @@ async def issue_invoice(
             actor, "invoice_issued", "invoice", invoice.id, client_id=client_id,
             after={"code": invoice.code, "total_minor": totals.total_minor, "currency": currency, "due_date": invoice.due_date.isoformat()},
         )
-    return invoice.to_dict()
+        issued = invoice.to_dict()
+        await news.invoice_issued(issued)
+    return issued
 
 
 async def _store(
@@ -144,6 +146,7 @@ async def record_payment(
                 before={"paid_minor": invoice["paid_minor"], "status": invoice["status"]},
                 after={"paid_minor": paid, "status": status, "method": method, "reference": reference},
             )
+        await news.payment_received(client_id, payment.id, total, currency, [invoices[i]["code"] for i in invoice_ids])
         await refresh_gates_for_invoices(invoice_ids, actor)
         # the ladder stops or goes on with the remainder
         await escalation.feed(escalation.Event("payment", tuple(invoice_ids), actor))

@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from portal.messages import N_
+from portal.messages import N_, NP_
 from portal.web.forms import Checked
 from portal.web.i18n import gettext as _
 from portal.web.local_input import date_input_value, parse_date
@@ -27,8 +27,10 @@ from portal.web.local_input import date_input_value, parse_date
 
 PAID, CANCELLED, CREDIT_NOTE, DUE, DUE_TODAY, OVERDUE = "paid", "cancelled", "credit_note", "due", "due_today", "overdue"
 TONES = {PAID: "ok", CANCELLED: "neutral", CREDIT_NOTE: "neutral", DUE: "info", DUE_TODAY: "warn", OVERDUE: "danger"}
-STANDING_WORDS = {PAID: N_("Paid"), CANCELLED: N_("Cancelled"), CREDIT_NOTE: N_("Credit note"), DUE_TODAY: N_("Due today")}
-# (the numbered ones, for the catalogs: ngettext("Due in %(num)s day", ...), ngettext("Overdue by %(num)s day", ...))
+STANDING_WORDS = {PAID: N_("Paid"), CANCELLED: N_("Cancelled"), CREDIT_NOTE: N_("Credit note"), DUE_TODAY: N_("Due today"),
+                  "due_tomorrow": N_("Due tomorrow")}
+DUE_IN = NP_("Due in %(num)s day", "Due in %(num)s days")
+OVERDUE_BY = NP_("Overdue by %(num)s day", "Overdue by %(num)s days")
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,9 @@ def standing_message(s: Standing) -> tuple[str, str, int]:
     """The words for a standing as (singular, plural, n) message ids; plural is "" when the words
     do not depend on a number."""
     if s.kind == DUE:
-        return ("Due tomorrow", "", 0) if s.days == 1 else ("Due in %(num)s day", "Due in %(num)s days", s.days)
+        return (STANDING_WORDS["due_tomorrow"], "", 0) if s.days == 1 else (*DUE_IN, s.days)
     if s.kind == OVERDUE:
-        return ("Overdue by %(num)s day", "Overdue by %(num)s days", s.days)
+        return (*OVERDUE_BY, s.days)
     return (STANDING_WORDS[s.kind], "", 0)
 
 

@@ -10,6 +10,7 @@ from portal.billing import statements
 from portal.clients import service
 from portal.dunning import notices, sanctions
 from portal.negotiation import plans
+from portal.orders import specs
 from portal.negotiation.service import STATUS_LABELS
 from portal.web.guards import client_only
 from portal.web.responses import current_user, found_or_404, is_htmx, page, see_other
@@ -30,6 +31,7 @@ class ClientHomeController(Controller):
                     sanctions=await sanctions.active_sanctions(client_id),
                     upcoming=await notices.upcoming_payments(client_id, statements.firm_today()),
                     schedules=await plans.client_summary(client_id, statements.firm_today(), settings.plan_grace_days),
+                    orders_to_do=[o for o in await specs.client_orders(client_id) if o["next_step"].action],
                     status_labels=STATUS_LABELS)
 
     @post("/notices/{notice_id:int}/read")

@@ -22,14 +22,16 @@ from portal.clock import utcnow
 from portal.dunning import rules, transitions
 from portal.dunning.tables import DunningAction, DunningState, Pause
 from portal.mail.tables import EmailMessage
+from portal.messages import N_
 from portal.tasks.tables import Task
 
 PAUSE_LABELS = {
-    "promise": "promise to pay",
-    "dispute": "dispute",
-    "proposal": "proposed repayment schedule",
-    "plan": "repayment plan",
-    "manual": "paused by staff",
+    "promise": N_("promise to pay"),
+    "dispute": N_("dispute"),
+    "proposal": N_("proposed repayment schedule"),
+    "plan": N_("repayment plan"),
+    "manual": N_("paused by staff"),
+    "callback": N_("callback agreed with the client"),
 }
 
 
@@ -174,7 +176,7 @@ async def on_payment(invoice_ids: list[int], actor: Actor, now: dt.datetime | No
         await EmailMessage.update({EmailMessage.status: "cancelled", EmailMessage.last_error: "the invoice was paid"}).where(
             EmailMessage.invoice_id.is_in(settled) & EmailMessage.status.is_in(["queued"])
         )
-        await Task.update({Task.done_at: now, Task.outcome: "Paid: closed by the system."}).where(
+        await Task.update({Task.done_at: now, Task.outcome: N_("Paid: closed by the system.")}).where(
             Task.invoice.is_in(settled) & Task.done_at.is_null() & (Task.kind != "callback")
         )
         for pause_row in await Pause.select(Pause.id).where(Pause.invoice.is_in(settled) & Pause.ended_at.is_null()):
@@ -332,9 +334,9 @@ def _pausing(kind: str, replaces: tuple[str, ...] = (), ends: tuple[str, ...] = 
     return handler
 
 
-def _ending(kinds: tuple[str, ...], end_reason: str):
+def _ending(kinds: tuple[str, ...], end_reason: str, *, by_pause_id: bool = True):
     async def handler(event: Event, ids: list[int], now: dt.datetime) -> None:
-        if event.source_type == "pause" and event.source_id is not None:  # that one pause only (staff lift it)
+        if by_pause_id and event.source_type == "pause" and event.source_id is not None:  # that one pause only (staff lift it)
             await _end(event.source_id, end_reason, event.actor, now)
             return
         for invoice_id in ids:
@@ -376,4 +378,6 @@ _HANDLERS = {
     "plan_broken": _ending(("plan",), "broken"),
     "staff_pause": _pausing("manual"),
     "pause_lifted": _ending(("manual", "promise"), "lifted"),
+    "callback_agreed": _pausing("callback", ends=("callback",), end_reason="replaced"),
+    "callback_done": _ending(("callback",), "done", by_pause_id=False),
 }

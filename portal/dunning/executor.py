@@ -26,6 +26,7 @@ from portal.dunning import rules
 from portal.dunning.people import assignee_for, staff_by_role, staff_languages
 from portal.dunning.tables import ClientNotice, DunningAction, LadderStep, Letter
 from portal.mail.tables import EmailMessage
+from portal.messages import N_
 from portal.tasks.tables import Notification, Task
 from portal.web import i18n
 
@@ -182,6 +183,17 @@ class _Context:
         return self
 
 
+def due_status(due_date: dt.date, today: dt.date) -> str:
+    """When the invoice is due, in words of the current language (a forgiven client's due-date call
+    comes days after the due date: it must not say "due today")."""
+    days = (today - due_date).days
+    if days == 0:
+        return i18n.gettext("due today")
+    if days < 0:
+        return i18n.ngettext("due in %(num)s day", "due in %(num)s days", -days)
+    return i18n.ngettext("%(num)s day overdue", "%(num)s days overdue", days)
+
+
 def _wording(step: dict, client: dict, invoice: dict, as_of: dt.datetime, firm_name: str, tz: str,
              language: str) -> tuple[dict[str, str], dt.date | None]:
     """The step's wording in `language` (the client's for what the client reads, the assignee's
@@ -198,6 +210,7 @@ def _worded(step: dict, client: dict, invoice: dict, as_of: dt.datetime, firm_na
         "client": client["name"], "invoice": invoice["code"], "firm": firm_name, "step": step["name"],
         "amount": i18n.format_money(invoice["total_minor"] - invoice["paid_minor"], invoice["currency"]),
         "due_date": i18n.format_date(invoice["due_date"]), "days_overdue": str(max(0, (today - invoice["due_date"]).days)),
+        "due_status": due_status(invoice["due_date"], today), "days_late": i18n.ngettext("%(num)s day", "%(num)s days", max(0, (today - invoice["due_date"]).days)),
         "deadline": i18n.format_date(deadline) if deadline else "",
     }
     text = rules.render(rules.template_for(step["templates"] or {}, language), values)
@@ -210,7 +223,7 @@ async def _carry_out(action: dict, ctx: _Context, fx: Effects, as_of: dt.datetim
     invoice, client, step = ctx.invoices[action["invoice"]], ctx.clients[action["client"]], ctx.steps[action["step"]]
     action_id, channel = action["id"], action["channel"]
     if invoice["status"] != "issued" or invoice["total_minor"] - invoice["paid_minor"] <= 0:
-        fx.outcomes[action_id] = ("cancelled", "paid before it was carried out")
+        fx.outcomes[action_id] = ("cancelled", N_("paid before it was carried out"))
         return
     client_language = client["language"] or "en"
     text, deadline = _wording(step, client, invoice, as_of, firm_name, tz, client_language)
@@ -220,19 +233,19 @@ async def _carry_out(action: dict, ctx: _Context, fx: Effects, as_of: dt.datetim
     if channel == "email":
         address = ctx.emails.get(client["id"])
         if not address:
-            raise CannotCarryOut("The client has no email address on file.")
+            raise CannotCarryOut(N_("The client has no email address on file."))
         fx.emails.append((f"dunning-action-{action_id}", address, text["subject"][:300], text["body"], client["id"], invoice["id"],
                           "queued", 0, min(as_of, utcnow()), as_of))
         outcome = f"email queued to {address}"
     elif channel == "portal_notice":
         fx.notices.append((client["id"], "dunning", text["body"] or text["subject"], f"/client/invoices/{invoice['id']}", as_of))
-        outcome = "notice shown in the client portal"
+        outcome = N_("notice shown in the client portal")
     elif channel == "sanction":  # applied for the whole batch at once, after this loop
         fx.sanctions.append((action_id, client["id"], step["sanction"], invoice["id"], step["name"]))
         return
     elif channel in TASK_KINDS:
         if person is None:
-            raise CannotCarryOut("Nobody holds the role this step is assigned to.")
+            raise CannotCarryOut(N_("Nobody holds the role this step is assigned to."))
         task_due = due_at + dt.timedelta(days=step["deadline_days"]) if channel == "negotiation" else due_at
         if channel in ("call", "negotiation", "legal_handover"):  # the assignee's own work, in their language
             task, _ = _wording(step, client, invoice, as_of, firm_name, tz, staff_language)
@@ -247,8 +260,8 @@ async def _carry_out(action: dict, ctx: _Context, fx: Effects, as_of: dt.datetim
         if channel in ("negotiation", "legal_handover") and client["sales_manager"]:
             fx.notifications.append((client["sales_manager"], as_of, f"{step['name']}: {client['name']}, {invoice['code']}"[:300],
                                      f"/staff/invoices/{invoice['id']}"))
-        outcome = {"call": "call task created", "negotiation": f"negotiation window of {step['deadline_days']} days",
-                   "legal_handover": "case file handed to the lawyers"}.get(channel, "in the letters register")
+        outcome = {"call": N_("call task created"), "negotiation": f"negotiation window of {step['deadline_days']} days",
+                   "legal_handover": N_("case file handed to the lawyers")}.get(channel, N_("in the letters register"))
     else:
         raise CannotCarryOut(f"Unknown channel {channel!r}.")
     fx.outcomes[action_id] = ("done", outcome)

@@ -122,6 +122,14 @@ async def feed_tasks(user_id: int, now: dt.datetime) -> list[dict]:
     ).order_by(Task.due_at).order_by(Task.id).limit(FEED_LIMIT)
 
 
+def summary(task: dict) -> str:
+    """The event's title names the client: a calendar shows little else at a glance."""
+    client = task.get("client_name") or ""
+    if not client or client.casefold() in task["title"].casefold():
+        return task["title"]
+    return f"{client}: {task['title']}"
+
+
 def _description(task: dict, base_url: str, tz: str) -> str:
     lines = [rules.kind_label(task["kind"], task["title"])]
     if task["client_name"]:
@@ -160,7 +168,7 @@ def build_feed(tasks: list[dict], *, now: dt.datetime, base_url: str, tz: str, c
         event.add("dtstart", starts)
         event.add("dtend", starts + dt.timedelta(minutes=EVENT_MINUTES))
         event.add("sequence", task["moved_count"] or 0)
-        event.add("summary", task["title"])
+        event.add("summary", summary(task))
         event.add("description", _description(task, base_url, tz))
         event.add("url", f"{base_url}/staff/calendar?date={rules.local_day(task['due_at'], tz).isoformat()}")
         event.add("status", "CONFIRMED")

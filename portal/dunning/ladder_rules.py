@@ -31,6 +31,10 @@ TEMPLATE_FIELDS = ("subject", "body")
 INTEGER = re.compile(r"^[+-]?\d{1,6}$")
 TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 CHECKED = ("on", "true", "1", "yes")
+DEBT, PREPAYMENT = "debt", "prepayment"
+PURPOSES = {DEBT: N_("Overdue invoices"), PREPAYMENT: N_("Orders waiting for their prepayment")}
+# An unpaid prepayment means the order is not produced, nothing more: its ladder only reminds.
+PREPAYMENT_CHANNELS = ("email", "call", "portal_notice")
 
 
 def _integer(raw: str) -> int | None:
@@ -52,14 +56,18 @@ def parse_time_of_day(raw: str) -> str | None:
 def check_ladder(form: dict[str, str]) -> Checked:
     out = Checked()
     out.name(form, _("Give the ladder a name."), limit=MAX_NAME)
+    out.values["purpose"] = form.get("purpose", "") or DEBT
+    if out.values["purpose"] not in PURPOSES:
+        out.errors["purpose"] = _("Choose what the ladder is for.")
     out.values["description"] = form.get("description", "")
     if len(out.values["description"]) > MAX_DESCRIPTION:
         out.errors["description"] = _("Keep the description under %(n)s characters.", n=MAX_DESCRIPTION)
     return out
 
 
-def check_step(form: dict[str, str], *, position_required: bool = False) -> Checked:
-    """A step's schedule, channel and who does it. An empty position means "after the last step"."""
+def check_step(form: dict[str, str], *, position_required: bool = False, purpose: str = DEBT) -> Checked:
+    """A step's schedule, channel and who does it. An empty position means "after the last step".
+    A prepayment ladder's step only reminds (PREPAYMENT_CHANNELS)."""
     out = Checked()
     v, e = out.values, out.errors
     out.name(form, _("Give the step a name."), limit=MAX_NAME)
@@ -86,6 +94,9 @@ def check_step(form: dict[str, str], *, position_required: bool = False) -> Chec
     channel = form.get("channel", "")
     if channel not in rules.CHANNELS:
         e["channel"] = _("Choose one of the channels.")
+    elif purpose == PREPAYMENT and channel not in PREPAYMENT_CHANNELS:
+        e["channel"] = _("A prepayment ladder only reminds: by email, by a call or by a notice in the portal. "
+                         "Sanctions, letters and court are for overdue debt.")
     v["channel"] = channel
 
     assignee = form.get("assignee", "")
@@ -187,7 +198,8 @@ def sample_values(step_name: str, firm: str, deadline_days: int) -> dict[str, st
     """What the preview fills the placeholders with: a made-up invoice three days overdue."""
     return {
         "client": "Carpatia Retail SRL", "invoice": "INV-2026-00042", "amount": "12,500.00 RON",
-        "due_date": "2026-03-02", "days_overdue": "3", "deadline": f"2026-03-{5 + max(0, min(deadline_days, 26)):02d}",
+        "due_date": "2026-03-02", "due_status": ngettext("%(num)s day overdue", "%(num)s days overdue", 3), "days_overdue": "3",
+        "days_late": ngettext("%(num)s day", "%(num)s days", 3), "deadline": f"2026-03-{5 + max(0, min(deadline_days, 26)):02d}",
         "firm": firm, "step": step_name,
     }
 
@@ -197,7 +209,9 @@ PLACEHOLDER_HINTS = (
     ("invoice", N_("the invoice number")),
     ("amount", N_("what is still owed, with its currency")),
     ("due_date", N_("the invoice's due date")),
-    ("days_overdue", N_("days past the due date")),
+    ("due_status", N_("when it is due, in words: “due today”, “due in 3 days”, “3 days overdue”")),
+    ("days_overdue", N_("days past the due date, as a number")),
+    ("days_late", N_("days past the due date, in words: “1 day”, “3 days”")),
     ("deadline", N_("the date this step gives the client (claims, warnings) or the manager (negotiation)")),
     ("firm", N_("our firm's name")),
     ("step", N_("this step's name")),

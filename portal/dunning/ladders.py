@@ -38,7 +38,13 @@ class LadderNotFound(LookupError):
 # --- reading --------------------------------------------------------------------------------
 
 async def ladder_choices() -> list[dict]:
-    return await Ladder.select(Ladder.id, Ladder.name).order_by(Ladder.name)
+    """The ladders a segment or a client can follow (debt ladders)."""
+    return await Ladder.select(Ladder.id, Ladder.name).where(Ladder.purpose == ladder_rules.DEBT).order_by(Ladder.name)
+
+
+async def prepayment_ladder_id() -> int | None:
+    row = await Ladder.select(Ladder.id).where(Ladder.purpose == ladder_rules.PREPAYMENT).order_by(Ladder.id).first()
+    return row["id"] if row else None
 
 
 async def _counts(column, where=None) -> dict[int, int]:
@@ -56,9 +62,9 @@ async def segment_ladders() -> dict[str, int | None]:
 async def list_ladders() -> list[dict]:
     """Every ladder with its version, active step count, the segments following it and how many
     clients it was chosen for one by one."""
-    ladders = await Ladder.select(Ladder.id, Ladder.name, Ladder.description, Ladder.version, Ladder.updated_at).order_by(
-        Ladder.name
-    )
+    ladders = await Ladder.select(
+        Ladder.id, Ladder.name, Ladder.description, Ladder.version, Ladder.purpose, Ladder.updated_at,
+    ).order_by(Ladder.name)
     steps = await _counts(LadderStep.ladder, LadderStep.is_active == True)  # noqa: E712
     overrides = await _counts(ClientLadder.ladder)
     segments = await segment_ladders()
@@ -96,9 +102,9 @@ async def get_ladder(ladder_id: int) -> dict | None:
 
 
 async def get_step(ladder_id: int, step_id: int) -> dict | None:
-    step = await LadderStep.select().where((LadderStep.id == step_id) & (LadderStep.ladder == ladder_id)).output(
-        load_json=True
-    ).first()
+    step = await LadderStep.select(LadderStep.all_columns(), LadderStep.ladder.purpose.as_alias("ladder_purpose")).where(
+        (LadderStep.id == step_id) & (LadderStep.ladder == ladder_id)
+    ).output(load_json=True).first()
     if step is None:
         return None
     history = await _counts(DunningAction.step, DunningAction.step == step_id)
@@ -161,8 +167,16 @@ async def _touch(ladder_id: int, now: dt.datetime) -> None:
 
 
 async def _ladder_row(ladder_id: int) -> dict:
-    row = await Ladder.select(Ladder.id, Ladder.name, Ladder.description).where(Ladder.id == ladder_id).first()
+    row = await Ladder.select(Ladder.id, Ladder.name, Ladder.description, Ladder.purpose).where(Ladder.id == ladder_id).first()
     if row is None:
+        raise LadderNotFound(ladder_id)
+    return row
+
+
+async def _debt_ladder_row(ladder_id: int) -> dict:
+    """A ladder segments and clients may follow: the prepayment ladder is chosen by the order's stage."""
+    row = await _ladder_row(ladder_id)
+    if row["purpose"] != ladder_rules.DEBT:
         raise LadderNotFound(ladder_id)
     return row
 
@@ -193,11 +207,14 @@ async def create_ladder(form: dict[str, str], actor: Actor) -> tuple[int | None,
         if await _name_taken(checked.values["name"]):
             _name_taken_error(checked)
             return None, checked
+        if checked.values["purpose"] == ladder_rules.PREPAYMENT and await prepayment_ladder_id() is not None:
+            checked.errors["purpose"] = _("There is already a ladder for orders waiting for their prepayment: change that one.")
+            return None, checked
         now = utcnow()
         ladder = Ladder(name=checked.values["name"], description=checked.values["description"], version=1,
-                        created_at=now, updated_at=now)
+                        purpose=checked.values["purpose"], created_at=now, updated_at=now)
         await ladder.save()
-        await audit.record(actor, "ladder_created", "ladder", ladder.id, after={"name": ladder.name})
+        await audit.record(actor, "ladder_created", "ladder", ladder.id, after={"name": ladder.name, "purpose": ladder.purpose})
     return ladder.id, checked
 
 
@@ -211,6 +228,7 @@ async def update_ladder(ladder_id: int, form: dict[str, str], actor: Actor) -> C
         if await _name_taken(checked.values["name"], except_id=ladder_id):
             _name_taken_error(checked)
             return checked
+        checked.values["purpose"] = before["purpose"]  # chosen once, when the ladder is made
         old, new = audit.changes(before, checked.values)
         if new:
             now = utcnow()
@@ -244,12 +262,12 @@ def _clash_error(checked: Checked, other: str) -> None:
 async def add_step(ladder_id: int, form: dict[str, str], actor: Actor) -> tuple[int | None, Checked]:
     """A new step; an empty position puts it after the last one. The form may carry the
     step's English wording (subject, body); other languages are added in the template editor."""
-    checked = ladder_rules.check_step(form)
-    wording = ladder_rules.check_template(form)
-    checked.values.update(wording.values)
-    checked.errors.update(wording.errors)
     async with db.transaction():
-        await _ladder_row(ladder_id)
+        ladder = await _ladder_row(ladder_id)
+        checked = ladder_rules.check_step(form, purpose=ladder["purpose"])
+        wording = ladder_rules.check_template(form)
+        checked.values.update(wording.values)
+        checked.errors.update(wording.errors)
         if not checked.ok:
             return None, checked
         v = checked.values
@@ -272,8 +290,9 @@ async def add_step(ladder_id: int, form: dict[str, str], actor: Actor) -> tuple[
 
 
 async def edit_step(ladder_id: int, step_id: int, form: dict[str, str], actor: Actor) -> Checked:
-    checked = ladder_rules.check_step(form, position_required=True)
     async with db.transaction():
+        ladder = await _ladder_row(ladder_id)
+        checked = ladder_rules.check_step(form, position_required=True, purpose=ladder["purpose"])
         before = await _step_row(ladder_id, step_id)
         if not checked.ok:
             return checked
@@ -371,7 +390,7 @@ async def set_segment_ladder(segment: str, ladder_id: int | None, actor: Actor) 
     if segment not in SEGMENTS:
         raise ValueError(segment)
     async with db.transaction():
-        new = await _ladder_row(ladder_id) if ladder_id is not None else None
+        new = await _debt_ladder_row(ladder_id) if ladder_id is not None else None
         current = await SegmentLadder.select(SegmentLadder.id, SegmentLadder.ladder, SegmentLadder.ladder.name).where(
             SegmentLadder.segment == segment
         ).first()
@@ -397,7 +416,7 @@ async def set_client_ladder(client_id: int, ladder_id: int | None, actor: Actor)
     async with db.transaction():
         if not await Client.exists().where(Client.id == client_id):
             raise LookupError(client_id)
-        new = await _ladder_row(ladder_id) if ladder_id is not None else None
+        new = await _debt_ladder_row(ladder_id) if ladder_id is not None else None
         current = await ClientLadder.select(ClientLadder.ladder, ClientLadder.ladder.name).where(
             ClientLadder.client == client_id
         ).first()

@@ -30,10 +30,11 @@ NEW_STEP_DEFAULTS = {"offset_days": "0", "time_of_day": "10:00", "channel": "ema
                      "deadline_days": "0"}
 
 
-def _options() -> dict:
-    """The choices of the step forms, labelled in the reader's language."""
+def _options(purpose: str = ladder_rules.DEBT) -> dict:
+    """The choices of the step forms, labelled in the reader's language (a prepayment ladder only reminds)."""
+    channels = ladder_rules.PREPAYMENT_CHANNELS if purpose == ladder_rules.PREPAYMENT else rules.CHANNELS
     return {
-        "channel_options": [(c, _(rules.CHANNEL_LABELS[c])) for c in rules.CHANNELS],
+        "channel_options": [(c, _(rules.CHANNEL_LABELS[c])) for c in channels],
         "assignee_options": [(a, _(rules.ASSIGNEE_LABELS[a])) for a in rules.ASSIGNEES],
         "sanction_options": [("", _("None"))] + [(s, _(rules.SANCTION_LABELS[s])) for s in rules.SANCTIONS],
         "channel_labels": rules.CHANNEL_LABELS, "assignee_labels": rules.ASSIGNEE_LABELS,
@@ -52,7 +53,8 @@ def _id_or_none(raw: str) -> int | None:
 
 async def _index_context(request: Request, **extra) -> dict:
     return {"ladders": await ladders.list_ladders(), "segment_ladders": await ladders.segment_ladders(),
-            "segments": SEGMENTS, "can_change": _can_change(request), "values": {}, "errors": {}, **extra}
+            "segments": SEGMENTS, "can_change": _can_change(request), "values": {}, "errors": {},
+            "purposes": ladder_rules.PURPOSES, "purpose_options": [(k, _(v)) for k, v in ladder_rules.PURPOSES.items()], **extra}
 
 
 async def _ladder_context(request: Request, ladder_id: int, **extra) -> dict:
@@ -62,7 +64,7 @@ async def _ladder_context(request: Request, ladder_id: int, **extra) -> dict:
         "add_values": NEW_STEP_DEFAULTS, "add_errors": {},
         "ladder_values": {"name": ladder["name"], "description": ladder["description"]}, "ladder_errors": {},
         "timeline": await audit.timeline("ladder", ladder_id, limit=50), "placeholders": ladder_rules.PLACEHOLDER_HINTS,
-        **_options(),
+        "purposes": ladder_rules.PURPOSES, **_options(ladder["purpose"]),
     }
     context.update(extra)
     return context
@@ -73,9 +75,10 @@ async def _step_or_404(ladder_id: int, step_id: int) -> dict:
 
 
 def _row(request: Request, ladder_id: int, step: dict, *, editing: bool, values=None, errors=None) -> Template:
-    return page("dunning/_step_row.html", ladder={"id": ladder_id}, step=step, row_editing=editing,
+    purpose = step.get("ladder_purpose", ladder_rules.DEBT)
+    return page("dunning/_step_row.html", ladder={"id": ladder_id, "purpose": purpose}, step=step, row_editing=editing,
                 can_change=_can_change(request), row_errors=errors or {},
-                row_values=values if values is not None else ladder_rules.step_form_values(step), **_options())
+                row_values=values if values is not None else ladder_rules.step_form_values(step), **_options(purpose))
 
 
 class LaddersController(Controller):

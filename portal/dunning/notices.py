@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-from typing import Iterator
+from typing import Callable, Iterator
 
 from portal import db
 from portal.billing.tables import Invoice
@@ -100,6 +100,16 @@ async def notify_client(
                     footer = i18n.gettext(EMAIL_FOOTER, url=portal_address(link or "/client"))
                 await queue_email(key=email_key, to_address=address, subject=title, body=f"{text}\n\n{footer}\n", client_id=client_id)
     return notice.id
+
+
+async def tell_client(client_id: int, kind: str, words: Callable[[], tuple[str, str]], *, link: str, email_key: str,
+                      now: dt.datetime | None = None) -> int:
+    """A notice and an email about the client's orders and money (an invoice issued, a spec to approve,
+    a payment received, production started). `words()` returns (subject, message); it is called in
+    the client's language, so its amounts and dates are written as the client writes them."""
+    with speaking(await client_language(client_id)):
+        subject, message = words()
+    return await notify_client(client_id, kind, message, link=link, email_key=email_key, subject=subject, now=now)
 
 
 # --- staff change a client's terms --------------------------------------------------------------

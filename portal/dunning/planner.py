@@ -18,7 +18,7 @@ from portal import bulk, db
 from portal.audit import service as audit
 from portal.billing.tables import Invoice
 from portal.clock import utcnow
-from portal.dunning import rules, transitions
+from portal.dunning import prepayment, rules, transitions
 from portal.dunning.tables import DunningAction, DunningState, Ladder, LadderStep, Pause
 from portal.tasks import notifications
 from portal.tasks.tables import Task
@@ -72,18 +72,17 @@ def step_from_row(row: dict) -> rules.Step:
 
 # The states due for a look, by index on (next_at, invoice), keyset-paged on that pair; every open
 # invoice has a state (made when it is issued), so nothing else needs scanning.
-_CANDIDATES = """
+_CANDIDATES = f"""
 SELECT s.next_at AS state_next_at, i.id, i.client, i.due_date, i.total_minor - i.paid_minor AS balance, i.status,
        c.privileged, c.forgiveness_days, c.sales_manager, c.name AS client_name, i.code,
-       COALESCE(cl.ladder, sl.ladder) AS ladder
+       {prepayment.LADDER_OF_INVOICE} AS ladder
 FROM dunning_states s
 JOIN invoices i ON i.id = s.invoice
 JOIN clients c ON c.id = i.client
-LEFT JOIN dunning_client_ladders cl ON cl.client = i.client
-LEFT JOIN dunning_segment_ladders sl ON sl.segment = c.segment
-WHERE s.next_at <= {} AND (s.next_at > {} OR (s.next_at = {} AND s.invoice > {})) AND s.invoice % {} = {}
+{prepayment.LADDER_JOINS}
+WHERE s.next_at <= {{}} AND (s.next_at > {{}} OR (s.next_at = {{}} AND s.invoice > {{}})) AND s.invoice % {{}} = {{}}
 ORDER BY s.next_at, s.invoice
-LIMIT {}
+LIMIT {{}}
 """
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -168,7 +167,8 @@ async def _plan_batch(rows: list[dict], ladders: dict[int, LadderFacts], as_of: 
             report.by_status[action["status"]] = report.by_status.get(action["status"], 0) + 1
         await _approval_tasks([a for a in inserted if a["status"] == "awaiting_approval"], {r["id"]: r for r in rows})
         # a step due now is audited when it is carried out; what the planner settles itself, now
-        await _audit_actions([a for a in inserted if a["status"] != "pending"], {r["id"]: r for r in rows})
+        step_names = {s.id: s.name for ladder in ladders.values() for s in ladder.steps}
+        await _audit_actions([a for a in inserted if a["status"] != "pending"], step_names, as_of)
         await _update_states(states)
 
 
@@ -250,9 +250,9 @@ async def _approval_tasks(actions: list[dict], rows: dict[int, dict]) -> None:
 _AUDIT_ACTIONS = {"pending": "dunning_step_due", "skipped": "dunning_step_skipped", "awaiting_approval": "dunning_step_awaiting_approval"}
 
 
-async def _audit_actions(actions: list[dict], rows: dict[int, dict]) -> None:
+async def _audit_actions(actions: list[dict], step_names: dict[int, str], as_of: dt.datetime) -> None:
     await audit.record_system_events([
         (_AUDIT_ACTIONS[a["status"]], "invoice", a["invoice"], a["client"], {},
-         {"step_position": a["position"], "channel": a["channel"], "reason": a["reason"]})
+         {"step": step_names.get(a["step"], str(a["position"])), "channel": a["channel"], "reason": a["reason"]})
         for a in actions
-    ])
+    ], at=as_of)

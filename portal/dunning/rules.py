@@ -63,7 +63,7 @@ SANCTION_LABELS = {
 }
 LOWEST_PRIORITY = 3
 # When several pauses hold, the first kind here is the one shown (a disputed invoice on a plan is "disputed").
-PAUSE_RANK = ("dispute", "plan", "proposal", "promise", "manual")
+PAUSE_RANK = ("dispute", "plan", "proposal", "promise", "manual", "callback")
 # Statuses of a recorded action that let the ladder go on to the next step.
 PASSED = ("pending", "done", "skipped", "failed", "cancelled")
 # ... and those that stop it until someone decides.
@@ -129,6 +129,11 @@ class PauseFacts:
         """When it stopped holding the ladder (None while open-ended)."""
         ends = [t for t in (self.ended_at, self.until) if t is not None]
         return min(ends) if ends else None
+
+    def covers(self, moment: dt.datetime) -> bool:
+        """A callback that was agreed before `moment` and held the ladder past it."""
+        ends = self.ends_at()
+        return self.kind == "callback" and self.starts_at <= moment and (ends is None or moment < ends)
 
 
 @dataclass(frozen=True)
@@ -249,6 +254,13 @@ def decide(
             return decision
         if step.skip_if_deferral and deferral_requested:
             due = Due(step, at, "skipped", N_("The client asked for a deferral."))
+        elif any(p.covers(nominal_at(step, invoice, tz)) for p in pauses):
+            # the callback agreed with the client was the follow-up: nobody nags on top of it
+            due = Due(step, at, "skipped", N_("A callback agreed with the client took its place."))
+        elif step.offset_days < 0 and local_date(max(at, as_of), tz) >= invoice.due_date:
+            # a reminder before the due date that could only go out on it or after it (the ladder was
+            # switched, the invoice issued late, a pause ran past the date): it would say the wrong thing
+            due = Due(step, at, "skipped", N_("A reminder before the due date is not sent once the due date has come."))
         elif needs_approval(step, invoice):
             due = Due(step, at, "awaiting_approval", N_("A privileged client: an admin must approve this step."))
         else:
@@ -258,7 +270,8 @@ def decide(
         if due.status == "awaiting_approval":
             decision.blocked = due.status
             return decision
-        previous = (step, as_of)
+        if due.status != "skipped":  # a step passed over did not happen: the next keeps its own day
+            previous = (step, as_of)
         resumed_at, at_once = None, False
     return decision
 
@@ -291,4 +304,4 @@ def template_for(templates: dict, language: str, fallback: str = "en") -> dict[s
     return next(iter(templates.values()), {"subject": "", "body": ""}) if templates else {"subject": "", "body": ""}
 
 
-PLACEHOLDERS = ("client", "invoice", "amount", "due_date", "days_overdue", "deadline", "firm", "step")
+PLACEHOLDERS = ("client", "invoice", "amount", "due_date", "due_status", "days_overdue", "days_late", "deadline", "firm", "step")

@@ -94,19 +94,19 @@ def plan_sanction(kind: str, terms: Terms) -> Plan:
     lifting it restores correctly), but it changes nothing the client would notice."""
     if kind == "remove_discount":
         if terms.discount_bp == 0:
-            return Plan(kind, 0, {}, False, "Sanction recorded: no discount to remove")
+            return Plan(kind, 0, {}, False, N_("Sanction recorded: no discount to remove"))
         return Plan(kind, terms.discount_bp, {"discount_bp": 0}, True, f"Discount {percent_text(terms.discount_bp)} removed")
     if kind == "lower_priority":
         if terms.service_priority >= LOWEST_PRIORITY:
-            return Plan(kind, terms.service_priority, {}, False, "Sanction recorded: service priority already low")
+            return Plan(kind, terms.service_priority, {}, False, N_("Sanction recorded: service priority already low"))
         return Plan(
             kind, terms.service_priority, {"service_priority": LOWEST_PRIORITY}, True,
             f"Service priority lowered from {priority_text(terms.service_priority)} to Low",
         )
     if kind == "credit_hold":
         if terms.on_credit_hold:
-            return Plan(kind, 0, {}, False, "Sanction recorded: the client was already on credit hold")
-        return Plan(kind, 0, {"on_credit_hold": True}, True, "Credit hold put on")
+            return Plan(kind, 0, {}, False, N_("Sanction recorded: the client was already on credit hold"))
+        return Plan(kind, 0, {"on_credit_hold": True}, True, N_("Credit hold put on"))
     raise ValueError(f"unknown sanction {kind!r}")
 
 

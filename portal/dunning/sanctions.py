@@ -19,6 +19,7 @@ from portal.auth.tables import User
 from portal.billing.tables import Invoice
 from portal.clients.tables import Client
 from portal.clock import utcnow
+from portal.dunning import prepayment
 from portal.dunning import sanction_rules as rules
 from portal.dunning.notices import notify_client, speaking
 from portal.dunning.tables import Sanction
@@ -103,6 +104,7 @@ async def has_overdue_debt(client_id: int, today: dt.date) -> bool:
         Invoice.kind, Invoice.status, Invoice.due_date, Invoice.total_minor, Invoice.paid_minor,
     ).where(
         (Invoice.client == client_id) & (Invoice.kind == "invoice") & (Invoice.status == "issued") & (Invoice.due_date < today)
+        & prepayment.not_prepayment()
     )
     return any(rules.is_overdue(row, today) for row in rows)
 

@@ -8,7 +8,7 @@ import datetime as dt
 from portal.billing.tables import Invoice
 from portal.clients.tables import Client
 from portal.dunning import rules
-from portal.dunning.ladders import effective_ladder_id
+from portal.dunning.prepayment import ladder_ids_for_invoices
 from portal.dunning.planner import load_ladders
 from portal.dunning.tables import CallOutcome, DunningAction, DunningState, Ladder, Pause
 
@@ -23,7 +23,7 @@ async def for_invoice(invoice_id: int, now: dt.datetime, tz: str) -> dict | None
     client = await Client.select(Client.id, Client.segment, Client.privileged, Client.forgiveness_days).where(
         Client.id == invoice["client"]
     ).first()
-    ladder_id = await effective_ladder_id(client["id"])
+    ladder_id = (await ladder_ids_for_invoices([invoice_id]))[invoice_id]
     ladders = await load_ladders()
     ladder = ladders.get(ladder_id) if ladder_id else None
     history = await DunningAction.select(

@@ -19,6 +19,7 @@ class Ladder(Table, tablename="dunning_ladders"):
     name = Varchar(length=120, unique=True)
     description = Text(default="")
     version = Integer(default=1)
+    purpose = Varchar(length=12, default="debt")  # debt: segments and clients follow it; prepayment: see dunning.ladder_rules
     created_at = Timestamptz()
     updated_at = Timestamptz()
 
@@ -104,7 +105,7 @@ class DunningState(Table, tablename="dunning_states"):
     updated_at = Timestamptz()
 
 
-PAUSE_KINDS = ("promise", "dispute", "proposal", "plan", "manual")
+PAUSE_KINDS = ("promise", "dispute", "proposal", "plan", "manual", "callback")
 
 
 class Pause(Table, tablename="dunning_pauses"):

@@ -17,11 +17,12 @@ STATES = {
     "proposal": "A repayment schedule is under negotiation: the ladder waits (at most PROPOSAL_REVIEW_DAYS).",
     "promised": "The client promised a payment date: the ladder waits until that day plus grace.",
     "paused": "Staff paused the ladder with a reason (until a date or until lifted).",
+    "callback": "A callback is agreed with the client about an order waiting for its prepayment: its reminders wait until then.",
     "awaiting_approval": "A privileged client's legal step waits for an admin's decision.",
     "running": "The ladder runs: each step on its day and time, one after another.",
     "settled": "Paid in full, credited or cancelled: nothing more happens.",
 }
-ACTIVE = ("running", "paused", "promised", "proposal", "on_plan", "awaiting_approval")
+ACTIVE = ("running", "paused", "callback", "promised", "proposal", "on_plan", "awaiting_approval")
 ANY_OPEN = ACTIVE + ("disputed",)
 
 
@@ -38,11 +39,11 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition("payment_full", ANY_OPEN, "settled",
                "Everything stops at once: pending actions and unsent emails cancelled, pauses ended, tasks closed."),
     Transition("spec_approved", ANY_OPEN, "same", "The client is engaged: recorded, and the state decided again."),
-    Transition("promise", ("running", "paused", "promised", "awaiting_approval"), "promised",
+    Transition("promise", ("running", "paused", "callback", "promised", "awaiting_approval"), "promised",
                "The ladder waits until the promised day plus grace; a new promise replaces the old one."),
     Transition("promise_broken", ("promised",), "running",
                "The day passed unpaid: the next step comes at once, the manager is told, discipline counts it."),
-    Transition("dispute_opened", ("running", "paused", "promised", "proposal", "on_plan", "awaiting_approval"), "disputed",
+    Transition("dispute_opened", ("running", "paused", "callback", "promised", "proposal", "on_plan", "awaiting_approval"), "disputed",
                "The ladder waits; the dispute appears in the staff's disputes list with a task."),
     Transition("dispute_rejected", ("disputed",), "running", "Staff answered: the ladder goes on from where it stood."),
     # ANY_OPEN: a dispute whose pause ran out (DISPUTE_MAX_DAYS) is still resolved by staff
@@ -60,14 +61,19 @@ TRANSITIONS: tuple[Transition, ...] = (
                "An installment was missed: the next step of the ladder comes at once and the negotiator gets a task."),
     Transition("pause_expired", ("paused", "disputed"), "running",
                "The pause's time ran out (a dispute at DISPUTE_MAX_DAYS keeps its task for staff): the ladder goes on."),
-    Transition("staff_pause", ("running", "paused", "awaiting_approval"), "paused", "A credit controller paused it with a reason."),
+    Transition("staff_pause", ("running", "paused", "callback", "awaiting_approval"), "paused", "A credit controller paused it with a reason."),
     Transition("pause_lifted", ("paused", "promised"), "running", "The pause ended early; the ladder goes on."),
+    Transition("callback_agreed", ("running", "paused", "callback", "promised"), "callback",
+               "Staff agreed a callback about a waiting order: its prepayment reminders wait until the callback's time "
+               "(a moved callback moves the wait)."),
+    Transition("callback_done", ("callback",), "running", "The callback was made before its time: the reminders go on."),
+    Transition("callback_due", ("callback",), "running", "The callback's time came: the reminders go on after it."),
 )
 EVENTS = tuple(t.event for t in TRANSITIONS)
 # Fed by the tick itself when a pause's time runs out (planner._end_expired), per pause kind; every
 # other event comes through escalation.feed.
 EXPIRY_EVENTS = {"promise": "promise_broken", "proposal": "proposal_expired", "plan": "plan_broken",
-                 "manual": "pause_expired", "dispute": "pause_expired"}
+                 "manual": "pause_expired", "dispute": "pause_expired", "callback": "callback_due"}
 _BY_EVENT = {t.event: t for t in TRANSITIONS}
 
 
@@ -76,10 +82,15 @@ def state_of(open_pause_kinds: set[str], *, settled: bool, blocked: bool) -> str
     if settled:
         return "settled"
     for state, kind in (("disputed", "dispute"), ("on_plan", "plan"), ("proposal", "proposal"),
-                        ("promised", "promise"), ("paused", "manual")):
+                        ("promised", "promise"), ("paused", "manual"), ("callback", "callback")):
         if kind in open_pause_kinds:
             return state
     return "awaiting_approval" if blocked else "running"
+
+
+def sources(event: str) -> tuple[str, ...]:
+    """The states in which `event` may happen."""
+    return _BY_EVENT[event].sources
 
 
 def allowed(state: str, event: str) -> bool:

@@ -14,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from portal.billing.rules import Line
+from portal.dunning import transitions
 from portal.messages import N_
 from portal.money import percent_of, round_half_away
 from portal.web.forms import Checked
@@ -48,12 +49,14 @@ CLIENT_STATES = {
     "proposal": N_("Reminders wait while your repayment proposal is reviewed."),
     "on_plan": N_("Your repayment plan steers the reminders."),
     "paused": N_("Reminders are paused."),
+    "callback": N_("Reminders wait until the call we agreed with you."),
     "settled": N_("Nothing more is due on this invoice."),
 }
 # The same states as staff read them next to a dispute.
 STATE_LABELS = {
     "running": N_("The ladder runs"),
     "awaiting_approval": N_("A legal step waits for an admin"),
+    "callback": N_("Waiting for an agreed callback"),
     "promised": N_("Waiting for a promised payment"),
     "disputed": N_("Paused by the dispute"),
     "proposal": N_("Paused: a repayment schedule is negotiated"),
@@ -61,8 +64,8 @@ STATE_LABELS = {
     "paused": N_("Paused by staff"),
     "settled": N_("Settled: nothing more happens"),
 }
-PROMISE_STATES = ("running", "paused", "promised", "awaiting_approval")  # transitions: "promise" sources
-DISPUTE_STATES = ("running", "paused", "promised", "proposal", "on_plan", "awaiting_approval")
+PROMISE_STATES = transitions.sources("promise")
+DISPUTE_STATES = transitions.sources("dispute_opened")
 
 
 def reason_label(reason: str) -> str:

@@ -45,6 +45,9 @@ BOARD_COLUMNS = (
 )
 BEFORE_PRODUCTION = (Stage.REQUEST, Stage.LAYOUT, Stage.SPEC_SENT, Stage.SPEC_APPROVED, Stage.AWAITING_PREPAYMENT)
 WAITING_FOR_MONEY = (Stage.SPEC_APPROVED, Stage.AWAITING_PREPAYMENT)
+# An unpaid invoice of an order in these stages is a prepayment, not a debt: the order is simply not
+# produced until it is paid (DOMAIN.md section 1). Dunning reminds gently and never sanctions it.
+PREPAYMENT_STAGES = BEFORE_PRODUCTION + (Stage.CANCELLED,)
 OPEN_STAGES = BEFORE_PRODUCTION + (Stage.IN_PRODUCTION,)
 
 # Moves staff may make by hand (drag on the board). Everything else happens through an

@@ -8,6 +8,7 @@ from typing import Callable
 
 from piccolo.columns import ForeignKey
 from piccolo.columns.combination import Combinable
+from piccolo.query.functions.aggregate import Count
 
 from portal import db
 from portal.audit import service as audit
@@ -18,9 +19,10 @@ from portal.billing.rules import Line
 from portal.billing.tables import Invoice
 from portal.clients.tables import Client
 from portal.clock import utcnow
-from portal.orders import intake, rules
+from portal.messages import N_
+from portal.orders import intake, news, rules
 from portal.orders.rules import GateFacts, Stage
-from portal.orders.tables import Order, TechnicalSpec
+from portal.orders.tables import LayoutVariant, Order, TechnicalSpec
 from portal.web.forms import Checked
 
 SYSTEM = Actor(user_id=None, label="system")
@@ -90,6 +92,9 @@ async def _set_stage(order: dict, target: Stage, actor: Actor, action: str, **ex
         before={"stage": order["stage"]}, after={"stage": target.value, **extra},
     )
     order["stage"] = target.value
+    if target is Stage.IN_PRODUCTION:
+        number = (await Order.select(Order.number).where(Order.id == order["id"]).first())["number"]
+        await news.production_started({**order, "number": number})
 
 
 async def refresh_gate(order: dict, actor: Actor) -> Stage | None:
@@ -147,6 +152,8 @@ async def create_order(form: dict[str, str], actor: Actor, today: dt.date) -> tu
             client_id=client["id"], currency=client["currency"], lines=lines, issue_date=today,
             terms_days=client["payment_terms_days"], order_id=order.id, actor=actor,
         )
+        await news.designers({"id": order.id, "number": order.number},
+                             N_("New request %(order)s: layout variants are needed (%(product)s)."), product=v["product"])
     return order.id, checked
 
 
@@ -234,9 +241,34 @@ async def board(*, now: dt.datetime, manager_id: int | None = None, client_id: i
     return columns
 
 
+async def layout_work(limit: int = 100) -> list[dict]:
+    """The designers' worklist: orders waiting for layout variants (a new request, or the client asked
+    for changes), the longest-waiting first, each with its variant count and the client's latest comments."""
+    rows = await Order.select(
+        Order.id, Order.number, Order.product, Order.quantity, Order.stage, Order.stage_changed_at, Order.client.name,
+    ).where(Order.stage.is_in([Stage.REQUEST.value, Stage.LAYOUT.value])).order_by(Order.stage_changed_at).limit(limit)
+    if not rows:
+        return []
+    ids = [r["id"] for r in rows]
+    variants = {r["order"]: r["count"] for r in await LayoutVariant.select(LayoutVariant.order, Count()).where(
+        LayoutVariant.order.is_in(ids)).group_by(LayoutVariant.order)}
+    asked: dict[int, dict] = {}
+    for spec in await TechnicalSpec.select(TechnicalSpec.order, TechnicalSpec.version, TechnicalSpec.change_requests).where(
+        TechnicalSpec.order.is_in(ids) & (TechnicalSpec.status == "changes_requested")
+    ).order_by(TechnicalSpec.version).output(load_json=True):
+        asked[spec["order"]] = spec
+    for row in rows:
+        row["variants"] = variants.get(row["id"], 0)
+        changes = asked.get(row["id"])
+        row["changes"] = list((changes["change_requests"] or {}).values()) if changes else []
+    return rows
+
+
 async def clients_with_overdue_debt(today: dt.date) -> set[int]:
+    """Clients with an overdue invoice that is a debt (an order's unpaid prepayment is not one)."""
     rows = await Invoice.select(Invoice.client).where(
         (Invoice.status == "issued") & (Invoice.kind == "invoice") & (Invoice.due_date < today)
+        & (Invoice.order.is_null() | Invoice.order.stage.not_in([s.value for s in rules.PREPAYMENT_STAGES]))
     ).distinct()
     return {r["client"] for r in rows}
 

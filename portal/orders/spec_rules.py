@@ -194,9 +194,11 @@ _CLIENT_STAGE = {
 }
 
 
-def client_stage(stage: Stage, paid_in_full: bool = False) -> str:
+def client_stage(stage: Stage, paid_in_full: bool = False, on_credit_hold: bool = False) -> str:
     """Where the order is, in the client's words (a message id)."""
     if stage in (Stage.SPEC_APPROVED, Stage.AWAITING_PREPAYMENT) and paid_in_full:
+        if on_credit_hold:
+            return N_("Approved and paid, but on credit hold: production waits until your overdue balance is paid")
         return N_("Approved and paid: we are scheduling production")
     return _CLIENT_STAGE[stage]
 
@@ -209,13 +211,16 @@ class NextStep:
 
 
 def client_next_step(order_id: int, stage: Stage, *, sent_version: int | None, paid_in_full: bool,
-                     invoice_code: str = "") -> NextStep:
+                     invoice_code: str = "", on_credit_hold: bool = False, invoice_id: int | None = None) -> NextStep:
     """What the client must do next (or that nothing is needed from them)."""
     if stage is Stage.SPEC_SENT and sent_version is not None:
         return NextStep(N_("Review and approve the spec"), f"/client/orders/{order_id}#spec", True)
+    if stage in (Stage.SPEC_APPROVED, Stage.AWAITING_PREPAYMENT) and paid_in_full and on_credit_hold:
+        return NextStep(N_("Pay your overdue invoices: production starts when the credit hold is lifted"), "/client/invoices", True)
     if stage in (Stage.SPEC_APPROVED, Stage.AWAITING_PREPAYMENT) and not paid_in_full:
         if invoice_code:
-            return NextStep(N_("Pay invoice %(invoice)s in full: production starts when it is paid"), "", True)
+            return NextStep(N_("Pay invoice %(invoice)s in full: production starts when it is paid"),
+                            f"/client/invoices/{invoice_id}" if invoice_id else "", True)
         return NextStep(N_("Pay the prepayment: production starts when it is paid"), "", True)
     if stage in (Stage.REQUEST, Stage.LAYOUT):
         return NextStep(N_("Nothing for now: we will send you the spec to approve"))

@@ -21,7 +21,7 @@ from portal.audit.service import Actor
 from portal.auth.tables import User
 from portal.clock import utcnow
 from portal.messages import N_
-from portal.orders import rules
+from portal.orders import news, rules
 from portal.orders import service as orders
 from portal.orders import spec_rules
 from portal.orders.rules import Stage
@@ -320,6 +320,7 @@ async def send_spec(order_id: int, actor: Actor, *, form: dict[str, str] | None 
         await audit.record(actor, "spec_sent", "order", order_id, client_id=order["client"], after=after)
         if target.value != order["stage"]:
             await _move(order, target, actor, f"spec v{draft['version']} sent")
+        await news.spec_awaits_approval(order, draft["version"])
     return draft["version"]
 
 
@@ -431,6 +432,8 @@ async def request_changes(order_id: int, client_id: int, version: int, form: dic
         if target is not None:
             await _move(order, target, actor, f"changes requested on spec v{version}")
         await _notify_sender(spec, order, N_("%(client)s asked for changes to spec v%(version)s of %(order)s"))
+        await news.designers(order, N_("%(client)s asked for changes on order %(order)s: new layout variants are needed."),
+                             client=order["client.name"])
     return checked
 
 
@@ -459,10 +462,11 @@ def _describe(order: dict, facts, sent_version: int | None, invoice: dict | None
     stage = Stage(order["stage"])
     order["invoice"] = invoice
     order["sent_version"] = sent_version
-    order["stage_words"] = spec_rules.client_stage(stage, facts.paid_in_full)
+    order["stage_words"] = spec_rules.client_stage(stage, facts.paid_in_full, facts.on_credit_hold)
     order["next_step"] = spec_rules.client_next_step(
         order["id"], stage, sent_version=sent_version, paid_in_full=facts.paid_in_full,
-        invoice_code=invoice["code"] if invoice else "",
+        invoice_code=invoice["code"] if invoice else "", on_credit_hold=facts.on_credit_hold,
+        invoice_id=invoice["id"] if invoice else None,
     )
 
 

@@ -6,7 +6,9 @@ from babel import numbers
 from litestar import Controller, Request, get
 from litestar.response import Template
 
+from portal.auth.roles import Role
 from portal.clock import utcnow
+from portal.orders import service as orders
 from portal.reports import metrics, service
 from portal.tasks import rules as task_rules
 from portal.tasks import service as tasks
@@ -88,5 +90,7 @@ class DashboardController(Controller):
             period_values={"from": raw_from if period_errors else period.start.isoformat(),
                            "to": raw_to if period_errors else period.end.isoformat()},
             period_errors=period_errors,
+            layout_work=await orders.layout_work() if user.has_role(Role.DESIGNER, Role.SPEC_COORDINATOR) else None,
+            now=now,
             back="/staff",
         )

@@ -15,6 +15,7 @@ from portal.audit.service import Actor
 from portal.auth.tables import User
 from portal.clients.tables import Client
 from portal.clock import utcnow
+from portal.dunning import prepayment
 from portal.orders.tables import Order
 from portal.tasks import notifications, rules
 from portal.tasks.tables import Task
@@ -154,11 +155,12 @@ async def create_callback(
             )
         object_type, object_id = ("order", order["id"]) if order else ("client", client_id)
         await audit.record(actor, "callback_scheduled", object_type, object_id, client_id=client_id, after=after)
+        await prepayment.hold_for_callback(task.id, v["due_at"], actor, order_id=order["id"] if order else None, client_id=client_id)
     return task.id, checked
 
 
 async def _for_change(task_id: int, actor: Actor, is_admin: bool) -> dict:
-    query = Task.select(Task.id, Task.assignee, Task.client, Task.order, Task.due_at, Task.done_at, Task.moved_count, Task.note).where(
+    query = Task.select(Task.id, Task.kind, Task.assignee, Task.client, Task.order, Task.due_at, Task.done_at, Task.moved_count, Task.note).where(
         Task.id == task_id
     )
     if db.is_postgres():  # two clicks at once: the second waits and sees the first's result
@@ -185,6 +187,7 @@ async def complete(task_id: int, outcome: str, actor: Actor, *, is_admin: bool =
             actor, "callback_done", object_type, object_id, client_id=task["client"],
             before={"note": task["note"]}, after={"outcome": checked.values["outcome"]},
         )
+        await prepayment.release_callback(task_id, actor)
     return checked
 
 
@@ -210,4 +213,6 @@ async def move(
             before={"due_at": rules.local_label(task["due_at"], tz)},
             after={"due_at": rules.local_label(due_at, tz), "moved_count": moved},
         )
+        if task["kind"] == CALLBACK:
+            await prepayment.hold_for_callback(task_id, due_at, actor, order_id=task["order"], client_id=task["client"])
     return checked

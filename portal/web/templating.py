@@ -7,8 +7,10 @@ from litestar.plugins.jinja import JinjaTemplateEngine as Engine
 from litestar.template.config import TemplateConfig
 
 from portal.audit import labels as audit_labels
+from portal.audit import words as audit_words
 from portal.billing import statement_rules
-from portal.orders.rules import STAGE_LABELS
+from portal.dunning.case_file import ACTION_STATUS_LABELS
+from portal.orders.rules import BEFORE_PRODUCTION, STAGE_LABELS
 from portal.settings import ROOT, Settings
 from portal.web import i18n, local_input
 from portal.web.escaping import PortalEnvironment, link_paths
@@ -44,11 +46,20 @@ def build_environment(settings: Settings) -> Environment:
     env.globals.update(
         take_flashes=take_flashes,
         firm_name=settings.firm_name,
+        firm_address=settings.firm_address,
+        firm_tax_id=settings.firm_tax_id,
+        firm_registration=settings.firm_registration,
         language_names=i18n.LANGUAGE_NAMES,
         current_language=i18n.current_language,
         production=settings.production,
         stage_labels=STAGE_LABELS,
+        before_production_stages=tuple(stage.value for stage in BEFORE_PRODUCTION),
         audit_label=audit_labels.label,
+        audit_field=audit_words.field_label,
+        audit_value=audit_words.value_text,
+        audit_changed=audit_words.changed,
+        stored_text=audit_words.stored_text,
+        action_status_labels=ACTION_STATUS_LABELS,
         date_attrs=local_input.date_attributes,
     )
     return env

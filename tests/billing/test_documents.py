@@ -37,6 +37,7 @@ def settings(database_url, tmp_path):
         "PORTAL_ENV": "test", "DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET,
         "PORTAL_VAR_DIR": str(tmp_path / "var"), "DB_POOL_SIZE": "0",
         "FIRM_NAME": FIRM, "FIRM_BANK_DETAILS": BANK,
+        "FIRM_ADDRESS": "Str. Depoului 12 | 100411 Ploiești", "FIRM_TAX_ID": "RO 998877", "FIRM_REGISTRATION": "J29/123/2001",
     })
 
 
@@ -119,7 +120,8 @@ async def test_the_print_page_shows_everything_an_invoice_needs(client):
     assert page.status_code == 200
     text = plain(page.text)
     for expected in (
-        FIRM, BANK, "Ștefan Print SRL", "RO 12345678", "400001 Cluj-Napoca", f"Invoice {invoice['code']}",
+        FIRM, BANK, "Str. Depoului 12", "100411 Ploiești", "RO 998877", "J29/123/2001",  # the seller
+        "Ștefan Print SRL", "RO 12345678", "400001 Cluj-Napoca", f"Invoice {invoice['code']}",
         "9 mar. 2026", "8 apr. 2026",  # issue and due dates, in Romanian
         "Cutii pliante carton 350 g", "Ștanță și clișeu", "21%",
         "0,85 RON", "850,00 RON", "178,50 RON", "1.028,50 RON", "170,30 RON", "35,76 RON", "206,06 RON",  # the lines

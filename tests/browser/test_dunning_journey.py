@@ -85,5 +85,5 @@ def test_controller_takes_a_call_records_a_promise_and_the_ladder_resumes_after_
     after = _actions(portal_server, invoice_id)
     assert len(after) > len(before), (before, after)
     page.reload()
-    expect(page.locator("#escalation .pauses")).to_contain_text("broken")
+    expect(page.locator("#escalation .pauses")).to_contain_text(t(page, "Broken"))
     screenshot(page, "23-invoice-ladder-resumed")

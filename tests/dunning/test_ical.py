@@ -66,7 +66,8 @@ async def test_the_feed_holds_my_open_tasks_only(client):
     assert response.headers["content-type"] == "text/calendar; charset=utf-8"
     assert "no-store" in response.headers["cache-control"] and "private" in response.headers["cache-control"]
     events = events_of(response.content)
-    assert {e["summary"] for e in events.values()} == {"Call Tipo about INV", "Overdue call"}
+    # a calendar shows the title alone: it names the client
+    assert {e["summary"] for e in events.values()} == {"Tipo Print SRL: Call Tipo about INV", "Tipo Print SRL: Overdue call"}
     mine = events[next(uid for uid in events if uid.startswith(f"task-{soon}@"))]
     assert mine["start"] == local(today() + dt.timedelta(days=2), "23:30") and mine["start"].utcoffset() == dt.timedelta(0)
     assert mine["end"] - mine["start"] == dt.timedelta(minutes=30)

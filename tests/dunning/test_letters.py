@@ -46,6 +46,7 @@ def settings(database_url, tmp_path):
     return load_settings({
         "PORTAL_ENV": "test", "DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET,
         "PORTAL_VAR_DIR": str(tmp_path / "var"), "DB_POOL_SIZE": "0", "FIRM_NAME": FIRM, "FIRM_BANK_DETAILS": BANK,
+        "FIRM_ADDRESS": "Str. Depoului 12 | 100411 Ploiești", "FIRM_TAX_ID": "RO 998877", "FIRM_REGISTRATION": "J29/123/2001",
     })
 
 
@@ -287,6 +288,7 @@ async def test_a_demand_letter_prints_in_the_clients_language_with_a_print_butto
     text = plain(page.text)
     assert money(100000, "RON", "ro") in text and money(19000, "RON", "ro") in text  # balance and paid, Romanian numbers
     assert "or the case goes to court" not in text  # a demand letter gives no court deadline
+    assert "Str. Depoului 12" in text and "RO 998877" in text and "J29/123/2001" in text  # the seller, on every letter
     pdf = " ".join(pdf_text((await client.get(f"/staff/dunning/letters/{letter['id']}/pdf")).content).split())
     assert f"Demand for payment of {invoice['code']}" in pdf and money(100000, "RON", "ro") in pdf
 
@@ -311,7 +313,7 @@ async def test_the_case_file_holds_the_invoice_the_statement_and_the_whole_histo
         assert step["name"] in text, step["name"]
     assert REASON in text and "Says the money comes next week." in text
     assert "Formal claim for" in text and "Not sent yet" in text  # the letters on the cover
-    numbers = re.findall(r"(\d+)\s*/\s*(\d+)\s*$", raw, re.M)  # each page's footer: "n / N"
+    numbers = re.findall(r"(?<![\d/])(\d+)\s*/\s*(\d+)\s*$", raw, re.M)  # each page's footer: "n / N"
     total = len(numbers)
     assert total >= 4 and numbers == [(str(n), str(total)) for n in range(1, total + 1)]  # cover, invoice, statement, history
     assert text.index("Due-date call") < text.index("Demand letter") < text.index("Hand-over to the lawyers", text.index("History"))

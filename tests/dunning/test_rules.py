@@ -107,5 +107,6 @@ def test_catch_up_after_downtime_moves_one_day_at_a_time():
     invoice = rules.InvoiceFacts(1, 1, DUE, 1000)
     late = rules.local_at(DUE + dt.timedelta(days=10), dt.time(12), TZ)
     first = rules.decide(invoice, STEPS, [], [], late, TZ)
-    assert [d.step.name for d in first.due] == ["reminder"]
-    assert first.next_at == rules.local_at(DUE + dt.timedelta(days=11), dt.time(12), TZ)
+    # the reminder before the due date is passed over (it would say "falls due on" days after), the call is made
+    assert [(d.step.name, d.status) for d in first.due] == [("reminder", "skipped"), ("call", "pending")]
+    assert first.next_at == rules.local_at(DUE + dt.timedelta(days=11), dt.time(9), TZ)  # the penalty email, a day later

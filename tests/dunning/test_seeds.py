@@ -22,14 +22,22 @@ PRESSURE = [
     (40, "Pay-today call", 1, "11:00", "call", "manager", 0, "", False),
     (50, "Official demand letter", 2, "10:00", "letter", "credit_controller", 0, "", True),
     (60, "Discount suspended", 3, "10:00", "sanction", "credit_controller", 0, "remove_discount", False),
+    (65, "Service priority lowered", 4, "10:00", "sanction", "credit_controller", 0, "lower_priority", False),
     (70, "Formal warning of court", 7, "10:00", "court_warning", "credit_controller", 7, "", False),
     (75, "Credit hold", 7, "10:05", "sanction", "credit_controller", 0, "credit_hold", False),
     (80, "Hand-over to lawyers", 15, "10:00", "legal_handover", "lawyer", 0, "", False),
 ]
 NEGOTIATION = [
     (10, "Negotiation window", 1, "09:00", "negotiation", "manager", 10, "", False),
+    (15, "Service priority lowered", 11, "09:30", "sanction", "credit_controller", 0, "lower_priority", False),
     (20, "Formal claim: one month", 11, "10:00", "formal_claim", "lawyer", 30, "", False),
     (30, "Court", 41, "10:00", "legal_handover", "lawyer", 0, "", False),
+]
+PREPAYMENT = [
+    (10, "Prepayment reminder", -2, "10:00", "email", "manager", 0, "", False),
+    (20, "Ask when to call back", 1, "11:00", "call", "manager", 0, "", False),
+    (30, "Order waiting notice", 7, "10:00", "portal_notice", "manager", 0, "", False),
+    (40, "Second call", 14, "11:00", "call", "manager", 0, "", False),
 ]
 REASONS = ["Cash-flow gap", "Waiting for their own client's payment", "Invoice or documents not received",
            "Disputes amount or quality", "Internal approval pending", "Forgot / oversight", "Bank or technical problem", "Other"]
@@ -55,9 +63,12 @@ async def segment_names() -> dict[str, str]:
 
 async def test_the_default_ladders_are_written_once_with_exactly_their_steps(db):
     first = await seeds.ensure_defaults()
-    assert first == {"ladders": 2, "steps": 13, "delay_reasons": 8}
+    assert first == {"ladders": 3, "steps": 19, "delay_reasons": 8}
     assert as_tuples(await steps_of("Pressure ladder")) == PRESSURE
     assert as_tuples(await steps_of("Negotiation ladder")) == NEGOTIATION
+    assert as_tuples(await steps_of("Prepayment reminders")) == PREPAYMENT
+    purposes = {r["name"]: r["purpose"] for r in await Ladder.select(Ladder.name, Ladder.purpose)}
+    assert purposes == {"Pressure ladder": "debt", "Negotiation ladder": "debt", "Prepayment reminders": "prepayment"}
     assert await segment_names() == {"A": "Negotiation ladder", "B": "Pressure ladder", "C": "Pressure ladder"}
     reasons = await DelayReason.select(DelayReason.name).order_by(DelayReason.position)
     assert [r["name"] for r in reasons] == REASONS
@@ -65,16 +76,16 @@ async def test_the_default_ladders_are_written_once_with_exactly_their_steps(db)
 
     again = await seeds.ensure_defaults()
     assert again == {"ladders": 0, "steps": 0, "delay_reasons": 0}
-    assert await Ladder.count() == 2 and await LadderStep.count() == 13 and await DelayReason.count() == 8
+    assert await Ladder.count() == 3 and await LadderStep.count() == 19 and await DelayReason.count() == 8
     assert await SegmentLadder.count() == 3
 
 
 async def test_every_step_has_english_wording_and_client_facing_ones_romanian_too(db):
     await seeds.ensure_defaults()
-    for step in await steps_of("Pressure ladder") + await steps_of("Negotiation ladder"):
+    for step in await steps_of("Pressure ladder") + await steps_of("Negotiation ladder") + await steps_of("Prepayment reminders"):
         templates = step["templates"]
         languages = {"en", "ro"} if step["channel"] in CLIENT_FACING else {"en"}
-        assert set(templates) == languages, step["name"]
+        assert languages <= set(templates), step["name"]
         for language in languages:
             wording = templates[language]
             assert wording["subject"] and wording["body"], (step["name"], language)
@@ -92,7 +103,16 @@ async def test_existing_ladders_are_left_alone_and_only_a_missing_catalogue_is_w
     await DelayReason.delete(force=True)
     created = await seeds.ensure_defaults()
     assert created == {"ladders": 0, "steps": 0, "delay_reasons": 8}
-    assert sorted(r["name"] for r in await Ladder.select(Ladder.name)) == ["Negotiation ladder", "Our own ladder"]
+    assert sorted(r["name"] for r in await Ladder.select(Ladder.name)) == ["Negotiation ladder", "Our own ladder", "Prepayment reminders"]
+
+
+async def test_a_database_from_before_the_prepayment_ladder_gets_it_once(db):
+    await seeds.ensure_defaults()
+    await LadderStep.delete().where(LadderStep.ladder.purpose == "prepayment")
+    await Ladder.delete().where(Ladder.purpose == "prepayment")
+    assert await seeds.ensure_defaults() == {"ladders": 1, "steps": 4, "delay_reasons": 0}
+    assert await Ladder.count().where(Ladder.purpose == "prepayment") == 1
+    assert await seeds.ensure_defaults() == {"ladders": 0, "steps": 0, "delay_reasons": 0}
 
 
 # --- `portal migrate` on a fresh database -----------------------------------------------------
@@ -117,7 +137,7 @@ async def _pg_counts(url: str) -> dict[str, int]:
         await conn.close()
 
 
-SEEDED = {"dunning_ladders": 2, "dunning_steps": 13, "dunning_segment_ladders": 3, "delay_reasons": 8}
+SEEDED = {"dunning_ladders": 3, "dunning_steps": 19, "dunning_segment_ladders": 3, "delay_reasons": 8}
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgres"])
@@ -139,7 +159,7 @@ def test_portal_migrate_seeds_a_fresh_database_once(tmp_path, request, engine):
 
     first = run_portal("migrate", env=env)
     assert "database is up to date" in first.stdout
-    assert "2 ladders, 13 steps, 8 delay reasons" in first.stdout
+    assert "3 ladders, 19 steps, 8 delay reasons" in first.stdout
     assert counts() == SEEDED
 
     second = run_portal("migrate", env=env)

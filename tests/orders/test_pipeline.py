@@ -131,10 +131,20 @@ async def test_payment_before_approval_waits_for_the_approval(db):
 
 
 async def test_board_puts_debt_free_clients_first(db):
+    from tests.billing.staff_helpers import issue
+
     late = await make_order("layout")
     punctual = await make_order("layout")
-    await Invoice.update({Invoice.due_date: utcnow().date() - dt.timedelta(days=3)}).where(Invoice.order == late["id"])
+    await issue(late["client"], due_in=-3)  # an overdue invoice of its own, not an order's prepayment
     columns = await service.board(now=utcnow())
     ids = [c.order["id"] for c in columns[service.Stage.LAYOUT]]
     assert ids == [punctual["id"], late["id"]]
     assert columns[service.Stage.LAYOUT][1].client_has_overdue_debt
+
+
+async def test_an_orders_unpaid_prepayment_is_no_overdue_debt(db):
+    waiting = await make_order("awaiting_prepayment")
+    await Invoice.update({Invoice.due_date: utcnow().date() - dt.timedelta(days=3)}).where(Invoice.order == waiting["id"])
+    columns = await service.board(now=utcnow())
+    card = columns[service.Stage.AWAITING_PREPAYMENT][0]
+    assert card.order["id"] == waiting["id"] and not card.client_has_overdue_debt

@@ -1,0 +1,106 @@
+"""An invoice whose order waits for its prepayment is not a debt: nobody nags blindly, the order
+simply is not produced until the money arrives (DOMAIN.md section 1). Such an invoice follows the
+prepayment ladder (purpose "prepayment": gentle reminders and calls, never a sanction, a letter or
+court) instead of its client's debt ladder, a callback agreed with the client holds that ladder
+until the callback's time, and it never counts as overdue debt (no sanction keeps or starts for it).
+
+Which ladder an invoice follows is one SQL expression, read by the tick's planner and by the
+invoice page alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from piccolo.columns.combination import Combinable
+
+from portal.audit.service import Actor
+from portal.billing.tables import Invoice
+from portal.messages import N_
+from portal.orders.rules import PREPAYMENT_STAGES
+
+STAGES = tuple(stage.value for stage in PREPAYMENT_STAGES)
+_STAGE_LIST = ", ".join(f"'{stage}'" for stage in STAGES)  # our own constants, never user input
+
+# The joins an invoice `i` needs for LADDER_OF_INVOICE (c: its client).
+LADDER_JOINS = """
+LEFT JOIN orders o ON o.id = i."order"
+LEFT JOIN dunning_client_ladders cl ON cl.client = i.client
+LEFT JOIN dunning_segment_ladders sl ON sl.segment = c.segment
+"""
+LADDER_OF_INVOICE = (
+    f"CASE WHEN o.stage IN ({_STAGE_LIST}) "
+    "THEN (SELECT p.id FROM dunning_ladders p WHERE p.purpose = 'prepayment' ORDER BY p.id LIMIT 1) "
+    "ELSE COALESCE(cl.ladder, sl.ladder) END"
+)
+IS_PREPAYMENT = f"(o.stage IN ({_STAGE_LIST}))"
+
+
+def not_prepayment() -> Combinable:
+    """A condition on Invoice: the invoice is a debt, not the prepayment of an order still waiting."""
+    return Invoice.order.is_null() | Invoice.order.stage.not_in(list(STAGES))
+
+
+async def ladder_ids_for_invoices(invoice_ids: list[int]) -> dict[int, int | None]:
+    """The ladder each invoice follows (None: no ladder applies); one query."""
+    ids = sorted({int(i) for i in invoice_ids})
+    if not ids:
+        return {}
+    rows = await Invoice.raw(
+        f"SELECT i.id, {LADDER_OF_INVOICE} AS ladder FROM invoices i JOIN clients c ON c.id = i.client {LADDER_JOINS}"
+        " WHERE i.id IN (" + ", ".join("{}" for _ in ids) + ")", *ids)
+    found = {row["id"]: row["ladder"] for row in rows}
+    return {invoice_id: found.get(invoice_id) for invoice_id in ids}
+
+
+async def prepayment_invoice_ids(invoice_ids: list[int]) -> set[int]:
+    """Those of these invoices that are the prepayment of an order still waiting."""
+    if not invoice_ids:
+        return set()
+    rows = await Invoice.select(Invoice.id).where(Invoice.id.is_in(list(invoice_ids)) & Invoice.order.stage.is_in(list(STAGES)))
+    return {row["id"] for row in rows}
+
+
+async def open_prepayments(*, order_id: int | None = None, client_id: int | None = None) -> list[int]:
+    """The open prepayment invoices of one order, or of every waiting order of a client."""
+    query = Invoice.select(Invoice.id).where(
+        (Invoice.kind == "invoice") & (Invoice.status == "issued") & Invoice.order.stage.is_in(list(STAGES))
+    )
+    if order_id is not None:
+        query = query.where(Invoice.order == order_id)
+    elif client_id is not None:
+        query = query.where(Invoice.client == client_id)
+    else:
+        return []
+    return [row["id"] for row in await query]
+
+
+# --- a callback holds the prepayment reminders ----------------------------------------------------
+
+async def hold_for_callback(task_id: int, due_at: dt.datetime, actor: Actor, *, order_id: int | None, client_id: int) -> list[int]:
+    """A callback agreed about an order (or a client) holds the reminders of its waiting prepayments
+    until the callback's time; a moved callback moves the hold. Joins the caller's transaction.
+    Returns the invoices held (those whose state allows it: a disputed one stays disputed)."""
+    from portal.dunning import escalation, transitions
+
+    ids = await open_prepayments(order_id=order_id, client_id=None if order_id else client_id)
+    states = await escalation.states_of(ids)
+    held = [i for i in ids if transitions.allowed(states.get(i, "settled"), "callback_agreed")]
+    if held:
+        await escalation.feed(escalation.Event("callback_agreed", tuple(held), actor, until=due_at,
+                                               reason=N_("callback agreed with the client"), source_type="task", source_id=task_id))
+    return held
+
+
+async def release_callback(task_id: int, actor: Actor) -> list[int]:
+    """The callback was made: the reminders it held go on. Joins the caller's transaction."""
+    from portal.dunning import escalation
+    from portal.dunning.tables import Pause
+
+    rows = await Pause.select(Pause.invoice).where(
+        (Pause.kind == "callback") & (Pause.source_type == "task") & (Pause.source_id == task_id) & Pause.ended_at.is_null()
+    )
+    ids = sorted({row["invoice"] for row in rows})
+    if ids:
+        await escalation.feed(escalation.Event("callback_done", tuple(ids), actor, source_type="task", source_id=task_id))
+    return ids
