@@ -70,7 +70,7 @@ messages-extract: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k ngettext:1,2 -k N_ -k NP_:1,2 -o portal/locale/messages.pot --project=portal .
 
 messages-update: messages-extract
-	$(BIN)/pybabel update -i portal/locale/messages.pot -d portal/locale
+	$(BIN)/pybabel update --no-fuzzy-matching -i portal/locale/messages.pot -d portal/locale
 
 messages-compile: $(STAMP)
 	$(BIN)/pybabel compile --use-fuzzy -d portal/locale

@@ -13,6 +13,7 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 
 from portal import db
+from portal.accounts.own import ClientAccountController, StaffAccountController
 from portal.accounts.staff import StaffUsersController
 from portal.auth.pages import AuthController
 from portal.clients.client import ClientHomeController
@@ -42,7 +43,7 @@ from portal.negotiation.staff import StaffSchedulesController
 from portal.negotiation.links_web import ScheduleLinksController, ShareLinkPages
 from portal.negotiation.print_web import ClientSchedulePrint, StaffSchedulePrint
 from portal.settings import ROOT, Settings, load_settings
-from portal.web.errors import EXCEPTION_HANDLERS
+from portal.web.errors import EXCEPTION_HANDLERS, no_such_page
 from portal.web.guards import ids_in_range
 from portal.web.health import healthz
 from portal.web.session import session_middleware
@@ -74,6 +75,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             InvoicesController,
             ClientPaymentsController,
             StaffUsersController,
+            StaffAccountController,
+            ClientAccountController,
             ClientHomeController,
             ClientInvoicesController,
             TasksController,
@@ -98,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StaffSchedulePrint,
             ClientSchedulePrint,
             healthz,
+            no_such_page,
             create_static_files_router(path="/static", directories=[ROOT / "static"], include_in_schema=False),
         ],
         state=State({"settings": settings}),

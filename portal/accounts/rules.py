@@ -18,6 +18,16 @@ def check_password(password: str, confirm: str | None = None) -> str | None:
     return None
 
 
+def check_own_language(form: dict[str, str], *, client_user: bool) -> Checked:
+    """A person's own language; a client user may choose "" (their company's)."""
+    out = Checked()
+    language = form.get("language", "")
+    if language not in LANGUAGES and not (client_user and language == ""):
+        out.errors["language"] = _("Choose a language.")
+    out.values["language"] = language
+    return out
+
+
 def check_user(form: dict[str, str], *, staff: bool, new: bool, email_taken: bool) -> Checked:
     out = Checked()
     v, e = out.values, out.errors

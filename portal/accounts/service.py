@@ -43,8 +43,11 @@ async def get_staff_user(user_id: int) -> dict | None:
 
 async def create_user(
     *, email: str, name: str, password: str, kind: Kind, role: Role, client_id: int | None = None,
-    is_legal: bool = False, language: str = "en", actor: Actor,
+    is_legal: bool = False, language: str | None = None, actor: Actor,
 ) -> int:
+    """A login. A client user's language is "" unless given: they follow their company's."""
+    if language is None:
+        language = "" if kind is Kind.CLIENT else "en"
     if (kind is Kind.CLIENT) != (client_id is not None) or (kind is Kind.CLIENT) != (role is Role.CLIENT):
         raise AccountError("A client user belongs to exactly one client company; staff to none.")
     email = email.strip().lower()
@@ -73,7 +76,7 @@ async def create_from_form(form: dict[str, str], *, staff: bool, client_id: int 
         user_id = await create_user(
             email=v["email"], name=v["name"], password=v["password"],
             kind=Kind.STAFF if staff else Kind.CLIENT, role=Role(v["role"]) if staff else Role.CLIENT,
-            client_id=client_id, is_legal=v.get("is_legal", False), language=v.get("language", "en"), actor=actor,
+            client_id=client_id, is_legal=v.get("is_legal", False), language=v.get("language"), actor=actor,
         )
     except AccountError:  # lost a race for the same email
         checked.errors["email"] = _("Somebody already logs in with this email address.")
@@ -100,6 +103,22 @@ async def update_staff_user(user_id: int, form: dict[str, str], actor: Actor) ->
             if not checked.values["is_active"]:
                 await end_sessions_of(user_id)
             await audit.record(actor, "user_updated", "user", user_id, before=before, after=after)
+    return checked
+
+
+async def set_own_language(user_id: int, form: dict[str, str], actor: Actor, *, client_user: bool) -> Checked:
+    """The person chooses the language the portal speaks to them (a client user: "" = their company's)."""
+    checked = rules.check_own_language(form, client_user=client_user)
+    if not checked.ok:
+        return checked
+    async with db.transaction():
+        current = await User.select(User.language).where(User.id == user_id).first()
+        if current is None:
+            raise LookupError(user_id)
+        if current["language"] != checked.values["language"]:
+            await User.update({User.language: checked.values["language"]}).where(User.id == user_id)
+            await audit.record(actor, "user_updated", "user", user_id, before={"language": current["language"]},
+                               after={"language": checked.values["language"]})
     return checked
 
 

@@ -14,7 +14,8 @@ from portal.web.i18n import gettext as _
 from portal.web.i18n import ngettext
 from portal.web.redirects import local_path
 from portal.web.responses import client_ip, page, see_other
-from portal.web.session import SESSION_COOKIE, session_cookie
+from portal.web.i18n import current_language
+from portal.web.session import SESSION_COOKIE, language_cookie, session_cookie
 
 
 def home_for(user) -> str:
@@ -74,4 +75,6 @@ class AuthController(Controller):
         flash(request, _("You have been logged out."), "info")
         response = see_other("/login")
         response.cookies.append(session_cookie(settings, None))
+        if request.scope["user"] is not None:  # the login page goes on in the language the person reads
+            response.cookies.append(language_cookie(settings, current_language()))
         return response

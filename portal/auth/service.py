@@ -140,7 +140,8 @@ async def user_for_token(token: str, idle_minutes: int) -> CurrentUser | None:
     if rules.should_touch(row["last_seen_at"], now):
         await Session.update({Session.last_seen_at: now}).where(Session.id == row["id"])
     kind = Kind(row["user.kind"])
-    language = row["user.client.language"] if kind is Kind.CLIENT else row["user.language"]
+    # a client user follows their company's language unless they chose their own
+    language = (row["user.language"] or row["user.client.language"]) if kind is Kind.CLIENT else row["user.language"]
     return CurrentUser(
         id=row["user.id"],
         email=row["user.email"],

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from portal.messages import N_
 from portal.tasks.rules import local_day_start, parse_id, to_local
 from portal.web.forms import Checked
-from portal.web.i18n import format_date
+from portal.web.i18n import data_words, format_date
 from portal.web.i18n import gettext as _
 from portal.web.local_input import parse_date
 
@@ -162,7 +162,7 @@ def outcome_summary(reached: bool, promised: dt.date | None, reason_name: str, n
     if promised is not None:
         parts.append(_("Promised to pay by %(date)s.", date=format_date(promised)))
     if reason_name:
-        parts.append(_("Reason: %(reason)s.", reason=reason_name))
+        parts.append(_("Reason: %(reason)s.", reason=data_words(reason_name)))
     if note:
         parts.append(note)
     return " ".join(parts)

@@ -21,7 +21,9 @@ from portal.clock import utcnow
 from portal.dunning import prepayment, rules, transitions
 from portal.dunning.tables import DunningAction, DunningState, Ladder, LadderStep, Pause
 from portal.tasks import notifications
+from portal.messages import N_
 from portal.tasks.tables import Task
+from portal.web import i18n
 
 BATCH = 1000
 
@@ -219,12 +221,10 @@ async def _end_expired(expired: list[tuple[dict, rules.PauseFacts]], as_of: dt.d
              {"event": event, "state": transitions.target(state, event)}),
         ])
         if end_reason == "broken" and row["sales_manager"]:
-            what = "the promise to pay" if pause.kind == "promise" else "the repayment plan for"
-            await notifications.notify(
-                row["sales_manager"],
-                f"{row['client_name']} did not keep {what} {row['code']}: the ladder goes on.",
-                f"/staff/invoices/{row['id']}",
-            )
+            message = (N_("%(client)s did not keep the promise to pay %(invoice)s: the ladder goes on.") if pause.kind == "promise"
+                       else N_("%(client)s did not keep the repayment plan for %(invoice)s: the ladder goes on."))
+            await notifications.tell(row["sales_manager"], message, f"/staff/invoices/{row['id']}",
+                                     client=row["client_name"], invoice=row["code"])
     return ended
 
 
@@ -238,11 +238,13 @@ async def _approval_tasks(actions: list[dict], rows: dict[int, dict]) -> None:
     if admin is None:
         return
     now = utcnow()
+    with i18n.in_language(await notifications.language_of(admin)):
+        note = i18n.gettext("A privileged client: court or legal hand-over needs an admin's approval.")
+        titles = {a["id"]: i18n.gettext("Approve legal hand-over: %(client)s, %(invoice)s", client=rows[a["invoice"]]["client_name"],
+                                        invoice=rows[a["invoice"]]["code"]) for a in actions}
     await Task.insert(*[
-        Task(kind="approval", assignee=admin, client=a["client"], invoice=a["invoice"], due_at=now,
-             title=f"Approve legal hand-over: {rows[a['invoice']]['client_name']}, {rows[a['invoice']]['code']}"[:200],
-             note="A privileged client: court or legal hand-over needs an admin's approval.", created_at=now,
-             dunning_action=a["id"])
+        Task(kind="approval", assignee=admin, client=a["client"], invoice=a["invoice"], due_at=now, title=titles[a["id"]][:200],
+             note=note, created_at=now, dunning_action=a["id"])
         for a in actions
     ]).on_conflict(target=Task.dunning_action, action=OnConflictAction.do_nothing)
 

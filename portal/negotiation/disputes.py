@@ -31,6 +31,7 @@ from portal.negotiation import dispute_rules as rules
 from portal.negotiation.tables import Dispute
 from portal.tasks import notifications
 from portal.tasks.tables import Task
+from portal.messages import N_
 from portal.web import i18n
 from portal.web.forms import Checked
 from portal.web.i18n import gettext as _
@@ -118,16 +119,23 @@ async def open_dispute(client_id: int, invoice_id: int, form: dict[str, str], ac
 async def _task_for(dispute_id: int, invoice: dict, label: str, comment: str, actor: Actor, now: dt.datetime) -> int | None:
     """A task for the person who resolves disputes; the client's sales manager is told too."""
     assignee = await _resolver()
-    what = f"{invoice['client_name']} disputes {invoice['code']}: {label}"
+    names = {"client": invoice["client_name"], "invoice": invoice["code"]}
     if assignee is not None:
+        with i18n.in_language(await notifications.language_of(assignee)):
+            reason = i18n.gettext(label)
+            title = i18n.gettext("Resolve dispute: %(client)s, %(invoice)s", **names)
+            note = i18n.gettext("%(reason)s. %(comment)s\nOpen the dispute: %(path)s", reason=reason, comment=comment,
+                                path=dispute_path(dispute_id)).strip()
         task = Task(kind=TASK_KIND, assignee=assignee, client=invoice["client"], invoice=invoice["id"], due_at=now,
-                    title=f"Resolve dispute: {invoice['client_name']}, {invoice['code']}"[:200],
-                    note=f"{label}. {comment}\nOpen the dispute: {dispute_path(dispute_id)}".strip(),
-                    created_by=actor.user_id, created_at=now)
+                    title=title[:200], note=note, created_by=actor.user_id, created_at=now)
         await task.save()
-        await notifications.notify(assignee, f"{what}. Resolve it within the pause.", dispute_path(dispute_id))
+        await notifications.tell(assignee, N_("%(client)s disputes %(invoice)s: %(reason)s. Resolve it within the pause."),
+                                 dispute_path(dispute_id), reason=reason, **names)
     if invoice["sales_manager"] and invoice["sales_manager"] != assignee:
-        await notifications.notify(invoice["sales_manager"], f"{what}. The reminders wait.", f"/staff/invoices/{invoice['id']}")
+        with i18n.in_language(await notifications.language_of(invoice["sales_manager"])):
+            reason = i18n.gettext(label)
+        await notifications.tell(invoice["sales_manager"], N_("%(client)s disputes %(invoice)s: %(reason)s. The reminders wait."),
+                                 f"/staff/invoices/{invoice['id']}", reason=reason, **names)
     return task.id if assignee is not None else None
 
 

@@ -38,7 +38,7 @@ class Opened:
     """What a link's holder may see: one schedule version, nothing staff-only."""
 
     link: dict
-    schedule: dict  # id, status, currency, debt_minor, client_name
+    schedule: dict  # id, status, currency, debt_minor, client_name, client_language
     version: dict  # number, note, total_minor, installments
     invoices: list[dict]  # code, due_date, open_minor, currency
 
@@ -160,7 +160,7 @@ def _refuse_unless_active(link: dict, schedule: dict, now: dt.datetime) -> None:
 async def _schedule_row(schedule_id: int) -> dict:
     row = await Schedule.select(
         Schedule.id, Schedule.status, Schedule.current_version, Schedule.currency, Schedule.debt_minor,
-        Schedule.client.name.as_alias("client_name"),
+        Schedule.client.name.as_alias("client_name"), Schedule.client.language.as_alias("client_language"),
     ).where(Schedule.id == schedule_id).first()
     if row is None:  # the link cascades with its schedule; only a race gets here
         raise LinkRefused(rules.REFUSALS["invalid"])

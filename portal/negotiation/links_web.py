@@ -22,6 +22,7 @@ from portal.settings import Settings
 from portal.web.flash import flash
 from portal.web.forms import form_data
 from portal.web.guards import roles, staff_only
+from portal.web import i18n
 from portal.web.i18n import gettext as _
 from portal.web.responses import actor, client_ip, current_user, is_htmx, page, see_other
 
@@ -106,6 +107,13 @@ def _refused_page(refusal) -> Template:
                     status_code=refusal.status_code, headers=PUBLIC_HEADERS)
 
 
+def _speak_the_clients_language(request: Request, opened: links.Opened) -> None:
+    """The link goes to someone at the client: its page speaks the client's language, unless the
+    visitor chose another with the language switch."""
+    if not request.scope.get("language_chosen") and opened.schedule.get("client_language"):
+        i18n.set_language(opened.schedule["client_language"])
+
+
 def _schedule_page(token: str, opened: links.Opened, values: dict, errors: dict, status_code: int = 200) -> Template:
     return Template(template_name="negotiation/share.html", status_code=status_code, headers=PUBLIC_HEADERS, context={
         "token": token, "schedule": opened.schedule, "version": opened.version, "invoices": opened.invoices,
@@ -127,6 +135,7 @@ class ShareLinkPages(Controller):
                                            max_failures=settings.link_max_failures)
         except links.LinkRefused as refused:
             return _refused_page(refused.refusal)
+        _speak_the_clients_language(request, opened)
         return _schedule_page(token, opened, {}, {})
 
     @post("/{token:str}/accept", status_code=200)
@@ -144,5 +153,12 @@ class ShareLinkPages(Controller):
                 opened = await links.open_link(token, ip, secret=settings.secret_key, max_failures=settings.link_max_failures)
             except links.LinkRefused as refused:
                 return _refused_page(refused.refusal)
+            _speak_the_clients_language(request, opened)
             return _schedule_page(token, opened, {"name": form.get("name", "")}, _errors(exc), status_code=400)
+        if not request.scope.get("language_chosen"):
+            from portal.negotiation.tables import Schedule
+
+            row = await Schedule.select(Schedule.client.language.as_alias("language")).where(Schedule.id == accepted.schedule_id).first()
+            if row and row["language"]:
+                i18n.set_language(row["language"])
         return Template(template_name="negotiation/share_accepted.html", context={"accepted": accepted}, headers=PUBLIC_HEADERS)

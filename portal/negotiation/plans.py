@@ -159,10 +159,13 @@ async def _break(schedule: dict, item: dict, open_ids: list[int], as_of: dt.date
                                            {"status": "broken", "installment": item["number"]})])
         assignee = schedule["negotiator"] or await service._negotiator_for(schedule["client"])
         if assignee is not None:
-            title = f"{schedule['client_name']} missed installment {item['number']} of schedule {schedule['id']}"
+            with i18n.in_language(await notifications.language_of(assignee)):
+                title = i18n.gettext("%(client)s missed installment %(number)s of schedule %(id)s", client=schedule["client_name"],
+                                     number=item["number"], id=schedule["id"])
+                note = i18n.gettext("The plan is broken and the ladder resumed one step further. Call the client: what happened, "
+                                    "what now?")
             await Task(kind="negotiation", assignee=assignee, client=schedule["client"], due_at=as_of, title=title[:200],
-                       note="The plan is broken and the ladder resumed one step further. Call the client: what happened, what now?",
-                       created_at=utcnow(), schedule=schedule["id"]).save()
+                       note=note, created_at=utcnow(), schedule=schedule["id"]).save()
             await notifications.notify(assignee, title, f"/staff/schedules/{schedule['id']}")
         with speaking(await client_language(schedule["client"])):
             message = i18n.gettext(

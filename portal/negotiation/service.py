@@ -20,11 +20,13 @@ from portal.clients.tables import Client
 from portal.clock import utcnow
 from portal.dunning import escalation, rules as ladder_rules
 from portal.dunning.people import first_of_role
+from portal.dunning.notices import client_language, notify_client, speaking
 from portal.messages import N_
 from portal.negotiation import rules
 from portal.negotiation.tables import Installment, Schedule, ScheduleInvoice, ScheduleVersion
 from portal.tasks import notifications
 from portal.tasks.tables import Task
+from portal.web import i18n
 
 LIVE = ("draft", "with_staff", "with_client", "accepted")
 OPEN = ("draft", "with_staff", "with_client")
@@ -210,15 +212,19 @@ async def _negotiator_for(client_id: int) -> int | None:
     return row["sales_manager"] if row else None
 
 
-async def _task(assignee: int | None, schedule_id: int, client_id: int, title: str, note: str, now: dt.datetime) -> None:
+async def _task(assignee: int | None, schedule_id: int, client_id: int, title: str, note: str, now: dt.datetime,
+                **values: object) -> None:
+    """The negotiator's task for the schedule's turn: `title` a message id (N_) worded in their language."""
     if assignee is None:
         return
-    await Task.update({Task.done_at: now, Task.outcome: "Superseded by the schedule's next turn."}).where(
+    await Task.update({Task.done_at: now, Task.outcome: N_("Superseded by the schedule's next turn.")}).where(
         (Task.kind == "negotiation") & Task.done_at.is_null() & (Task.schedule == schedule_id)
     )
-    await Task(kind="negotiation", assignee=assignee, client=client_id, due_at=now, title=title[:200],
+    with i18n.in_language(await notifications.language_of(assignee)):
+        worded = i18n.gettext(title, **values)
+    await Task(kind="negotiation", assignee=assignee, client=client_id, due_at=now, title=worded[:200],
                note=note, created_at=now, schedule=schedule_id).save()
-    await notifications.notify(assignee, title, f"/staff/schedules/{schedule_id}")
+    await notifications.notify(assignee, worded, f"/staff/schedules/{schedule_id}")
 
 
 async def _pause_for_review(schedule: dict, invoice_ids: list[int], actor: Actor, ctx: Context, now: dt.datetime) -> None:
@@ -249,8 +255,8 @@ async def propose(client_id: int, invoice_ids: list[int], rows: list[rules.Row],
                                            negotiator=negotiator, action="schedule_proposed")
         row = await get(schedule_id)
         await _pause_for_review(row, [d["id"] for d in debts], actor, ctx, now)
-        await _task(negotiator, schedule_id, client_id, f"Review the repayment schedule proposed by {row['client_name']}",
-                    note.strip(), now)
+        await _task(negotiator, schedule_id, client_id, N_("Review the repayment schedule proposed by %(client)s"),
+                    note.strip(), now, client=row["client_name"])
     return schedule_id
 
 
@@ -321,15 +327,15 @@ async def offer(schedule_id: int, actor: Actor, ctx: Context, *, now: dt.datetim
 
 
 async def _to_client(schedule: dict, actor: Actor, ctx: Context, now: dt.datetime) -> None:
-    from portal.dunning.notices import notify_client
 
     await Schedule.update({Schedule.status: "with_client", Schedule.updated_at: now}).where(Schedule.id == schedule["id"])
     _, open_ids = await _open_debt(schedule["id"])
     await _pause_for_review(schedule, open_ids, actor, ctx, now)
     await audit.record(actor, "schedule_offered", "schedule", schedule["id"], client_id=schedule["client"],
                        after={"version": schedule["current_version"]})
-    await notify_client(schedule["client"], "schedule", "We sent you a repayment schedule: please look at it and answer.",
-                        link=f"/client/schedules/{schedule['id']}", now=now)
+    with speaking(await client_language(schedule["client"])):
+        message = i18n.gettext("We sent you a repayment schedule: please look at it and answer.")
+    await notify_client(schedule["client"], "schedule", message, link=f"/client/schedules/{schedule['id']}", now=now)
 
 
 async def counter(schedule_id: int, side: str, rows: list[rules.Row], note: str, actor: Actor, ctx: Context, *,
@@ -358,7 +364,8 @@ async def counter(schedule_id: int, side: str, rows: list[rules.Row], note: str,
         else:
             await _pause_for_review(schedule, open_ids, actor, ctx, now)
             await _task(schedule["negotiator"], schedule_id, schedule["client"],
-                        f"{schedule['client_name']} countered the repayment schedule (version {number})", note.strip(), now)
+                        N_("%(client)s countered the repayment schedule (version %(version)s)"), note.strip(), now,
+                        client=schedule["client_name"], version=number)
     return number
 
 
@@ -401,12 +408,12 @@ async def accept(schedule_id: int, side: str, actor: Actor, ctx: Context, *, ver
                                                    source_type="schedule", source_id=schedule_id, now=now))
         except escalation.EscalationError:
             raise ScheduleError(N_("An invoice in this schedule is disputed: the dispute must be resolved first.")) from None
-        await Task.update({Task.done_at: now, Task.outcome: "Accepted."}).where(
+        await Task.update({Task.done_at: now, Task.outcome: N_("Accepted.")}).where(
             (Task.kind == "negotiation") & Task.done_at.is_null() & (Task.schedule == schedule_id)
         )
         if side == "client" and schedule["negotiator"]:
-            await notifications.notify(schedule["negotiator"], f"The repayment schedule {schedule_id} was accepted by {name}.",
-                                       f"/staff/schedules/{schedule_id}")
+            await notifications.tell(schedule["negotiator"], N_("The repayment schedule %(id)s was accepted by %(name)s."),
+                                     f"/staff/schedules/{schedule_id}", id=schedule_id, name=name)
 
 
 async def reject(schedule_id: int, side: str, reason: str, actor: Actor, *, client_id: int | None = None,
@@ -432,13 +439,12 @@ async def reject(schedule_id: int, side: str, reason: str, actor: Actor, *, clie
             (Task.kind == "negotiation") & Task.done_at.is_null() & (Task.schedule == schedule_id)
         )
         if side == "client" and schedule["negotiator"]:
-            await notifications.notify(schedule["negotiator"], f"The client rejected repayment schedule {schedule_id}: {reason}",
-                                       f"/staff/schedules/{schedule_id}")
+            await notifications.tell(schedule["negotiator"], N_("The client rejected repayment schedule %(id)s: %(reason)s"),
+                                     f"/staff/schedules/{schedule_id}", id=schedule_id, reason=reason)
         elif side == "staff":
-            from portal.dunning.notices import notify_client
-
-            await notify_client(schedule["client"], "schedule", f"We could not accept your repayment schedule: {reason}",
-                                link=f"/client/schedules/{schedule_id}", now=now)
+            with speaking(await client_language(schedule["client"])):
+                message = i18n.gettext("We could not accept your repayment schedule: %(reason)s", reason=reason)
+            await notify_client(schedule["client"], "schedule", message, link=f"/client/schedules/{schedule_id}", now=now)
 
 
 async def save_preparation(schedule_id: int, ideal: str, acceptable: str, notes: str, actor: Actor) -> None:

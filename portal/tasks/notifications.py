@@ -33,6 +33,24 @@ async def notify(user_id: int, message: str, link: str = "") -> int:
     return row.id
 
 
+async def language_of(user_id: int | None) -> str:
+    """The language a staff member works in (what their tasks and notifications are written in)."""
+    from portal.auth.tables import User
+
+    row = await User.select(User.language).where(User.id == user_id).first() if user_id else None
+    return row["language"] if row and row["language"] else "en"
+
+
+async def tell(user_id: int, message: str, link: str = "", **values: object) -> int:
+    """Tell one staff user something, worded in their own language: `message` is a message id (N_)
+    with %(name)s values."""
+    from portal.web import i18n
+
+    with i18n.in_language(await language_of(user_id)):
+        text = i18n.gettext(message, **values)
+    return await notify(user_id, text, link)
+
+
 async def unread(user_id: int) -> list[dict]:
     """The user's unread notifications, newest first."""
     return await Notification.select().where((Notification.user == user_id) & Notification.read_at.is_null()).order_by(

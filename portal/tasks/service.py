@@ -21,6 +21,7 @@ from portal.tasks import notifications, rules
 from portal.tasks.tables import Task
 from portal.web import i18n
 from portal.web.forms import Checked
+from portal.messages import N_
 from portal.web.i18n import gettext as _
 
 CALLBACK = "callback"
@@ -149,10 +150,8 @@ async def create_callback(
         if assignee != actor.user_id:
             person = await User.select(User.name).where(User.id == assignee).first()
             after["assignee"] = person["name"] if person else str(assignee)
-            await notifications.notify(
-                assignee, _("%(who)s asked you to call %(client)s back.", who=actor.label, client=client["name"]),
-                f"/staff/tasks#task-{task.id}",
-            )
+            await notifications.tell(assignee, N_("%(who)s asked you to call %(client)s back."), f"/staff/tasks#task-{task.id}",
+                                     who=actor.label, client=client["name"])
         object_type, object_id = ("order", order["id"]) if order else ("client", client_id)
         await audit.record(actor, "callback_scheduled", object_type, object_id, client_id=client_id, after=after)
         await prepayment.hold_for_callback(task.id, v["due_at"], actor, order_id=order["id"] if order else None, client_id=client_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
-from litestar import Request, Response
+from litestar import Request, Response, route
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -61,3 +61,10 @@ EXCEPTION_HANDLERS = {
     HTTPException: http_error,
     Exception: server_error,
 }
+
+
+@route("/{unknown:path}", http_method=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+async def no_such_page(unknown: str) -> Response:
+    """Any address no route knows: raised inside a route, so the session and the reader's language
+    are known and the friendly 404 speaks it (a miss outside every route would skip the middleware)."""
+    raise NotFoundException()

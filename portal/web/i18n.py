@@ -95,6 +95,16 @@ def template_gettext(message: str, **variables: object) -> Markup:
     return _template_words(message, current_language())
 
 
+def pgettext(context: str, message: str, **variables: object) -> str:
+    """A message whose words depend on where it stands ("To" on a letter is not "To" of a period)."""
+    return translations(current_language()).pgettext(context, message) % variables
+
+
+def template_pgettext(context: str, message: str, **variables: object) -> Markup:
+    """`pgettext()` in templates: the translation trusted, the variables escaped."""
+    return Markup(translations(current_language()).pgettext(context, message)) % variables
+
+
 def template_ngettext(singular: str, plural: str, num: int, **variables: object) -> Markup:
     """`ngettext()` in templates, as Jinja's own newstyle one, without the context's extra calls."""
     variables.setdefault("num", num)
@@ -104,6 +114,12 @@ def template_ngettext(singular: str, plural: str, num: int, **variables: object)
 @lru_cache(maxsize=4096)
 def _template_words(message: str, language: str) -> Markup:
     return Markup(translations(language).gettext(message)) % {}
+
+
+def data_words(text: str | None) -> str | None:
+    """A seeded name (a ladder, a step, a delay reason) in the reader's language; a name staff typed
+    is shown as typed (it is no message of the catalogs)."""
+    return translate(text) if text else text
 
 
 def lazy_gettext(message: str) -> LazyProxy:

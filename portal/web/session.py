@@ -9,11 +9,12 @@ from litestar.datastructures import Cookie
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.auth import service as auth
-from portal.settings import Settings
+from portal.settings import LANGUAGES, Settings
 from portal.web import flash as flash_cookie
 from portal.web.i18n import language_from_header, set_language, set_timezone
 
 SESSION_COOKIE = "portal_session"
+LANGUAGE_COOKIE = "portal_language"  # a visitor's choice from the language switch (login and share-link pages)
 _SKIP_PREFIXES = ("/static/", "/healthz")
 
 
@@ -62,7 +63,9 @@ def session_middleware(settings: Settings):
             scope["auth"] = token if user else None
             scope["flashes"] = flash_cookie.decode(cookies.get(flash_cookie.FLASH_COOKIE), settings.secret_key)
             scope["new_flashes"] = []
-            set_language(user.language if user else language_from_header(_header(scope, b"accept-language"), settings.default_language))
+            chosen = _chosen_language(scope, cookies)
+            scope["language_chosen"] = bool(chosen)  # a page may speak its own default (the share link: the client's)
+            set_language(user.language if user else chosen or language_from_header(_header(scope, b"accept-language"), settings.default_language))
             set_timezone(settings.firm_timezone)
 
             async def send_with_cookies(message: Message) -> None:
@@ -70,6 +73,8 @@ def session_middleware(settings: Settings):
                     extra: list[Cookie] = []
                     if token and user is None:
                         extra.append(session_cookie(settings, None))
+                    if chosen and chosen != cookies.get(LANGUAGE_COOKIE):
+                        extra.append(language_cookie(settings, chosen))
                     if scope.get("new_flashes"):
                         extra.append(_flash(settings, scope["new_flashes"]))
                     elif scope.get("flashes_shown") and flash_cookie.FLASH_COOKIE in cookies:
@@ -86,6 +91,21 @@ def session_middleware(settings: Settings):
         return middleware
 
     return factory
+
+
+def _chosen_language(scope: Scope, cookies: dict[str, str]) -> str:
+    """The language a visitor picked: ?lang=xx from the switch (remembered in a cookie), else the cookie."""
+    for part in scope.get("query_string", b"").decode("latin-1").split("&"):
+        name, _, value = part.partition("=")
+        if name == "lang" and value in LANGUAGES:
+            return value
+    remembered = cookies.get(LANGUAGE_COOKIE, "")
+    return remembered if remembered in LANGUAGES else ""
+
+
+def language_cookie(settings: Settings, language: str) -> Cookie:
+    return Cookie(key=LANGUAGE_COOKIE, value=language, path="/", httponly=True, secure=settings.production,
+                  samesite="lax", max_age=365 * 24 * 3600)
 
 
 def _flash(settings: Settings, messages: list[list[str]]) -> Cookie:

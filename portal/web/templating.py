@@ -30,7 +30,7 @@ def build_environment(settings: Settings) -> Environment:
         auto_reload=not settings.production,  # in production a template is read once, not stat()ed on every use
     )
     env.install_gettext_callables(i18n.translate, i18n.translate_plural, newstyle=True)  # type: ignore[attr-defined]
-    env.globals.update(_=i18n.template_gettext, ngettext=i18n.template_ngettext)  # the same, with fewer calls
+    env.globals.update(_=i18n.template_gettext, ngettext=i18n.template_ngettext, pgettext=i18n.template_pgettext)  # the same, with fewer calls
     env.filters.update(
         money=i18n.format_money,
         date=i18n.format_date,
@@ -42,6 +42,7 @@ def build_environment(settings: Settings) -> Environment:
         standing_words=lambda s: i18n.words(*statement_rules.standing_message(s)),
         link_paths=link_paths,
         date_input=local_input.date_input_value,
+        data=i18n.data_words,
     )
     env.globals.update(
         take_flashes=take_flashes,

@@ -16,6 +16,7 @@ from portal.auth.roles import Role
 from portal.billing import rules, service
 from portal.billing.tables import Invoice
 from tests.conftest import TEST_SECRET
+from tests.words import said
 from tests.factories import login, make_client, make_client_user, make_staff
 
 FIRM = "Carton Ploiești SA"
@@ -121,12 +122,12 @@ async def test_the_print_page_shows_everything_an_invoice_needs(client):
     text = plain(page.text)
     for expected in (
         FIRM, BANK, "Str. Depoului 12", "100411 Ploiești", "RO 998877", "J29/123/2001",  # the seller
-        "Ștefan Print SRL", "RO 12345678", "400001 Cluj-Napoca", f"Invoice {invoice['code']}",
+        "Ștefan Print SRL", "RO 12345678", "400001 Cluj-Napoca", f"{said('ro', 'Invoice')} {invoice['code']}",
         "9 mar. 2026", "8 apr. 2026",  # issue and due dates, in Romanian
         "Cutii pliante carton 350 g", "Ștanță și clișeu", "21%",
         "0,85 RON", "850,00 RON", "178,50 RON", "1.028,50 RON", "170,30 RON", "35,76 RON", "206,06 RON",  # the lines
         "1.020,30 RON", "214,26 RON", "1.234,56 RON", "0,00 RON",  # net, VAT, total, paid
-        "Payment reference",
+        said("ro", "Payment reference"),  # the client's language, whoever prints it
     ):
         assert expected in text, expected
     assert "@page" in page.text and "size: A4" in page.text
@@ -156,17 +157,17 @@ async def test_a_credit_note_names_the_invoice_it_cancels(client):
     page = await client.get(f"/staff/invoices/{credit['id']}/print")
     assert page.status_code == 200
     text = plain(page.text)
-    assert f"Credit note {credit['code']}" in text and credit["code"].startswith("CN-")
-    assert f"for invoice {invoice['code']}" in text and f"This credit note cancels invoice {invoice['code']}." in text
+    assert f"{said('ro', 'Credit note')} {credit['code']}" in text and credit["code"].startswith("CN-")
+    assert plain(said("ro", "This credit note cancels invoice %(code)s.", code=invoice["code"])) in text
     assert "-1.234,56 RON" in text and "-1.020,30 RON" in text and "-850,00 RON" in text  # negative lines and totals
     assert "Comandă anulată de client" in text
-    assert "Balance due" not in text and "Payment reference" not in text  # nothing to pay on a credit note
+    assert said("ro", "Balance due") not in text and said("ro", "Payment reference") not in text  # nothing to pay on a credit note
     pdf = pdf_text(assert_pdf(await client.get(f"/staff/invoices/{credit['id']}/pdf"), f"{credit['code']}.pdf"))
     assert credit["code"] in pdf and invoice["code"] in pdf and "-1.234,56 RON" in pdf
 
     # the cancelled invoice says so, and which credit note cancelled it
     cancelled = plain((await client.get(f"/staff/invoices/{invoice['id']}/print")).text)
-    assert "Cancelled" in cancelled and credit["code"] in cancelled and "Payment reference" not in cancelled
+    assert said("ro", "Cancelled") in cancelled and credit["code"] in cancelled and said("ro", "Payment reference") not in cancelled
 
     # the client sees its own credit note too
     await login(client, await make_client_user(client_id))
@@ -184,4 +185,4 @@ async def test_a_paid_invoice_shows_what_was_paid_and_nothing_due(client):
                                  received_on=ISSUED, reference="", actor=Actor.system())
     assert (await Invoice.select(Invoice.status).where(Invoice.id == invoice["id"]).first())["status"] == "paid"
     text = plain((await client.get(f"/staff/invoices/{invoice['id']}/print")).text)
-    assert "Paid" in text and "Payment reference" not in text
+    assert said("ro", "Paid") in text and said("ro", "Payment reference") not in text

@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from tests.billing.stripe_standin import Payment
 from tests.browser.conftest import PORTAL, ROOT
 from tests.browser.test_journeys import log_in, t
+from tests.words import said
 from tests.browser.journey_data import database as _db, overdue_invoice, portal_env as _env
 from tests.browser.test_pay_journey import deliver_webhook
 
@@ -102,9 +103,13 @@ def test_propose_counter_accept_pay_then_miss_an_installment(page: Page, browser
     assert result.returncode == 0, result.stderr
     with _db(portal_server) as conn:
         after = conn.execute("SELECT COUNT(*) FROM dunning_actions WHERE invoice = ?", (invoice_id,)).fetchone()[0]
-        task = conn.execute("SELECT title FROM tasks WHERE schedule = ? AND done_at IS NULL", (schedule_id,)).fetchone()
+        task = conn.execute("SELECT t.title, u.language, c.name FROM tasks t JOIN users u ON u.id = t.assignee "
+                            "JOIN clients c ON c.id = t.client WHERE t.schedule = ? AND t.done_at IS NULL", (schedule_id,)).fetchone()
     assert after > before, "the ladder resumes one step further"
-    assert task and "missed installment 2" in task[0]
+    assert task, "the negotiator gets a task"
+    title, language, client_name = task  # worded in the negotiator's own language
+    assert title == said(language, "%(client)s missed installment %(number)s of schedule %(id)s", client=client_name, number=2,
+                         id=schedule_id)
     page.reload()
     expect(page.locator(".schedule-status")).to_contain_text(t(page, "Broken: an installment was missed"))
     desk.goto(f"/staff/schedules/{schedule_id}")

@@ -101,15 +101,21 @@ def test_a_negotiator_shares_a_schedule_and_a_person_without_an_account_accepts_
     tab.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
     try:
         tab.goto(url)
-        expect(tab.get_by_role("heading", name=f"Repayment schedule for {client_name}")).to_be_visible()
+        # the page speaks the client's language (the link went to someone at the client), not the visitor's browser
+        with _db(portal_server) as conn:
+            language = conn.execute("SELECT language FROM clients WHERE name = ?", (client_name,)).fetchone()[0]
+        expect(tab.locator("html")).to_have_attribute("lang", language)
+        expect(tab.get_by_role("heading", name=t(tab, "Repayment schedule for %(client)s", client=client_name))).to_be_visible()
         expect(tab.locator(".share-invoices")).to_contain_text(code)
         expect(tab.locator(".share-installments tbody tr")).to_have_count(3)
         expect(tab.locator(".share-note")).to_have_text(NOTE)
-        expect(tab.get_by_role("link")).to_have_count(0)  # nothing to navigate to from here
-        tab.get_by_label("Your full name").fill(SIGNER)
+        links = tab.locator("a")
+        hrefs = [links.nth(k).get_attribute("href") for k in range(links.count())]
+        assert all(h.startswith("?lang=") for h in hrefs), hrefs  # nothing to navigate to but the language switch
+        tab.get_by_label(t(tab, "Your full name")).fill(SIGNER)
         screenshot(tab, "41-share-link-opened")
-        tab.get_by_role("button", name="Accept the schedule").click()
-        expect(tab.get_by_role("heading", name="Thank you: the repayment schedule is accepted.")).to_be_visible()
+        tab.get_by_role("button", name=t(tab, "Accept the schedule")).click()
+        expect(tab.get_by_role("heading", name=t(tab, "Thank you: the repayment schedule is accepted."))).to_be_visible()
         expect(tab.locator(".share-accepted")).to_contain_text(SIGNER)
         screenshot(tab, "42-share-link-accepted")
         assert not [c for c in stranger.cookies() if c["name"] == "portal_session"]
@@ -122,7 +128,7 @@ def test_a_negotiator_shares_a_schedule_and_a_person_without_an_account_accepts_
         # the same link again: a clear page (410 Gone), nothing of the schedule
         again = tab.goto(url)
         assert again.status == 410
-        expect(tab.get_by_role("heading", name="This link was already used.")).to_be_visible()
+        expect(tab.get_by_role("heading", name=t(tab, "This link was already used."))).to_be_visible()
         expect(tab.locator("body")).not_to_contain_text(client_name)
         expect(tab.locator("body")).not_to_contain_text(code)
         screenshot(tab, "43-share-link-used")

@@ -68,7 +68,7 @@ def test_a_callback_holds_a_waiting_order_and_nothing_nags_the_client(page: Page
 
     page.goto(f"/staff/invoices/{w['invoice_id']}")
     escalation = page.locator("#escalation")
-    expect(escalation).to_contain_text("Prepayment reminders")  # the seeded ladder's name (data)
+    expect(escalation).to_contain_text(t(page, "Prepayment reminders"))  # the seeded ladder, named in the reader's language
     expect(escalation.locator(".next-step")).to_contain_text(t(page, "Paused"))
     screenshot(page, "61-waiting-order-held-by-the-callback")
 

@@ -323,3 +323,36 @@ async def test_the_case_file_holds_the_invoice_the_statement_and_the_whole_histo
     # any invoice's case file, from the invoice
     other = await client.get(f"/staff/invoices/{invoice['id']}/case-file.pdf")
     assert other.status_code == 200 and invoice["code"] in pdf_text(other.content)
+
+
+# --- in every language ---------------------------------------------------------------------------
+
+# The letters of each language, and the letters only that language writes.
+SPECIAL = {"ro": "ăâîșțĂÂÎȘȚ", "uk": "їєіґЇЄІҐ", "bg": "ъщюяЪЩЮЯ", "hu": "őűáéíóöúüŐŰ"}
+DEMAND = {"ro": "Somație de plată", "uk": "Вимога про оплату", "bg": "Покана за плащане", "hu": "Fizetési felszólítás"}
+
+
+@pytest.mark.parametrize("language", sorted(SPECIAL))
+async def test_the_seeded_demand_letter_prints_in_the_clients_language_with_its_letters_intact(client, settings, language):
+    from portal.dunning import seeds
+
+    await seeds.ensure_defaults()
+    manager = await make_staff(Role.SALES_MANAGER, name="Mara Manager")
+    controller = await make_staff(Role.CREDIT_CONTROLLER, name="Cristi Controller")
+    client_id = await make_client(f"Client {language}", sales_manager=str(manager["id"]), language=language, segment="B")
+    await make_contact(client_id)
+    invoice = await issue(client_id, due_in=10, unit_minor=100000)
+    for day in range(-3, 4):
+        for hhmm in ("10:00", "12:00"):
+            await tick(settings, local(invoice["due_date"] + dt.timedelta(days=day), hhmm))
+    letter = await Letter.select().where((Letter.invoice == invoice["id"]) & (Letter.kind == "letter")).first()
+    assert letter and letter["language"] == language
+    await login(client, controller)
+    page = plain((await client.get(f"/staff/dunning/letters/{letter['id']}/print")).text)
+    pdf = " ".join(pdf_text((await client.get(f"/staff/dunning/letters/{letter['id']}/pdf")).content).split())
+    assert DEMAND[language].lower() in pdf.lower(), pdf[:400]
+    assert letter["subject"] in page  # the print page shows the letter
+    written = {c for c in letter["subject"] + letter["body"] if c in SPECIAL[language]}
+    assert written, f"{language}: the letter is written with none of {SPECIAL[language]}"
+    kept = {c for c in pdf.casefold() if c in SPECIAL[language].casefold()}  # headings may be set in capitals
+    assert {c.casefold() for c in written} <= kept, f"{language}: letters lost in the PDF: {written} written, {kept} printed"

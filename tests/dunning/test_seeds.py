@@ -4,6 +4,7 @@ demo loader), never twice, never over what credit controllers changed."""
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import uuid
 
@@ -80,13 +81,16 @@ async def test_the_default_ladders_are_written_once_with_exactly_their_steps(db)
     assert await SegmentLadder.count() == 3
 
 
-async def test_every_step_has_english_wording_and_client_facing_ones_romanian_too(db):
+async def test_every_step_has_its_wording_in_all_five_languages(db):
     await seeds.ensure_defaults()
     for step in await steps_of("Pressure ladder") + await steps_of("Negotiation ladder") + await steps_of("Prepayment reminders"):
         templates = step["templates"]
-        languages = {"en", "ro"} if step["channel"] in CLIENT_FACING else {"en"}
-        assert languages <= set(templates), step["name"]
+        languages = {"en", "ro", "uk", "bg", "hu"}
+        assert set(templates) == languages, step["name"]
+        english = {part: sorted(set(re.findall(r"\{[a-z_]+\}", templates["en"][part]))) for part in ("subject", "body")}
         for language in languages:
+            for part in ("subject", "body"):
+                assert sorted(set(re.findall(r"\{[a-z_]+\}", templates[language][part]))) == english[part], (step["name"], language, part)
             wording = templates[language]
             assert wording["subject"] and wording["body"], (step["name"], language)
             checked = ladder_rules.check_template(wording)  # what the editor would accept

@@ -374,3 +374,16 @@ async def test_two_people_accepting_one_link_at_once_sign_it_once(db, settings):
     assert await AuditEvent.count().where(AuditEvent.action == "schedule_accepted") == 1
     link = await ShareLink.select().where(ShareLink.id == created.link_id).first()
     assert link["used_at"] is not None and link["signer_name"] == accepted[0].name
+
+
+async def test_the_share_link_speaks_the_clients_language_unless_the_visitor_chooses(client, visitor, settings):
+    from portal.clients.tables import Client
+
+    d, schedule_id = await drafted(settings)
+    await Client.update({Client.language: "hu"}).where(Client.id == d["client_id"])
+    await login(client, d["negotiator"])
+    token = await share(client, schedule_id)
+    page = await visitor.get(f"/s/{token}", headers={"accept-language": "ro-RO,ro;q=0.9"})
+    assert '<html lang="hu">' in page.text  # the client's language, not the visitor's browser
+    chosen = await visitor.get(f"/s/{token}?lang=bg", headers={"accept-language": "ro-RO,ro;q=0.9"})
+    assert '<html lang="bg">' in chosen.text and 'href="?lang=hu"' in chosen.text

@@ -107,6 +107,7 @@ async def staff_world() -> dict[str, int]:
         "schedule_id": (schedule := await _schedule_of(company, await _own_invoice(company, {}), "draft")),
         "link_id": await _share_link_of(schedule),
         "token": "no-such-share-link",  # /s/{token}: public, only its CSRF is checked here
+        "unknown": "no/such/page",  # the catch-all that answers the friendly 404 in the reader's language
         "dispute_id": await _dispute_on(company),
     }
 
