@@ -69,3 +69,30 @@ async def test_the_ladder_page_explains_the_forgiveness_shift(client):
     prepayment = await Ladder.select(Ladder.id).where(Ladder.purpose == "prepayment").first()
     page = html.unescape((await client.get(f"/staff/dunning/ladders/{prepayment['id']}")).text)
     assert "every invoice whose order waits for its prepayment" in page and "forgiven days" not in page
+
+
+async def test_a_task_is_worded_in_its_assignees_language_and_the_email_in_the_clients(db, settings):
+    """An English-speaking client, a Romanian-speaking manager: the call task is Romanian with a
+    Romanian date, the email to the client English with an English date."""
+    from portal.auth.tables import User
+    from portal.mail.tables import EmailMessage
+    from tests.words import said
+
+    await seeds.ensure_defaults()
+    manager = await make_staff(Role.SALES_MANAGER)
+    await User.update({User.language: "ro"}).where(User.id == manager["id"])
+    client_id = await make_client("English Buyer Ltd", sales_manager=str(manager["id"]), segment="B", language="en")
+    await make_contact(client_id)
+    invoice = await issue(client_id, due_in=3)
+    for day in range(-3, 1):
+        await tick(settings, local(invoice["due_date"] + dt.timedelta(days=day), "12:00"))
+    call = await Task.select(Task.title, Task.note).where((Task.invoice == invoice["id"]) & (Task.kind == "call")).first()
+    i18n.set_language("ro")
+    try:
+        ro_date = i18n.format_date(invoice["due_date"])
+    finally:
+        i18n.set_language("en")
+    assert call["title"] == f"Sunați clientul English Buyer Ltd: factura {invoice['code']}, {said('ro', 'due today')}", call
+    assert ro_date in call["note"], call
+    email = await EmailMessage.select(EmailMessage.subject).where(EmailMessage.client == client_id).order_by(EmailMessage.id, ascending=False).first()
+    assert email["subject"] == f"Invoice {invoice['code']} falls due on {i18n.format_date(invoice['due_date'])}"
