@@ -1,5 +1,45 @@
+"""Time, once: now in UTC, and the firm's local day and time (every "today" of the portal is the
+firm's, FIRM_TIMEZONE: 23:30 UTC is already tomorrow in Bucharest)."""
+
+from __future__ import annotations
+
+import contextvars
 import datetime as dt
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+_firm_timezone: contextvars.ContextVar[str] = contextvars.ContextVar("firm_timezone", default="Europe/Bucharest")
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+def set_firm_timezone(name: str) -> None:
+    """Set per request and per dunning run from settings.firm_timezone."""
+    _firm_timezone.set(name)
+
+
+def firm_timezone() -> str:
+    return _firm_timezone.get()
+
+
+def local_date(moment: dt.datetime, tz: str | None = None) -> dt.date:
+    """The firm's (or `tz`'s) calendar day at `moment`."""
+    return moment.astimezone(_zone(tz or firm_timezone())).date()
+
+
+@lru_cache(maxsize=65536)
+def local_at(day: dt.date, at: dt.time, tz: str) -> dt.datetime:
+    """`day` at the local time `at` in `tz`, as UTC."""
+    return dt.datetime.combine(day, at, tzinfo=_zone(tz)).astimezone(dt.timezone.utc)
+
+
+def firm_today(tz: str | None = None, now: dt.datetime | None = None) -> dt.date:
+    """Today in the firm's time zone."""
+    return local_date(now or utcnow(), tz)
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Iterator
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -72,3 +72,42 @@ async def pool(db: Engine, size: int) -> AsyncIterator[None]:
 
 def is_postgres() -> bool:
     return isinstance(engine(), PostgresEngine)
+
+
+def locked(query, **options):
+    """The select, its rows locked for the transaction on PostgreSQL (FOR UPDATE, or what `options`
+    ask: nowait, skip_locked, of, lock_strength); as it is on SQLite, whose transaction holds the
+    database's write lock already."""
+    return query.lock_rows(**options) if is_postgres() else query
+
+
+class QueryCount:
+    """What one stretch of work asked the database: statements, and the rows it locked (FOR UPDATE)."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def queries(self) -> int:
+        return len(self.statements)
+
+    @property
+    def row_locks(self) -> int:
+        return sum(1 for s in self.statements if " FOR UPDATE" in s.upper() or " FOR NO KEY UPDATE" in s.upper())
+
+
+@contextlib.contextmanager
+def counting_queries() -> Iterator[QueryCount]:
+    """Count the statements run inside the block (Piccolo's query log, turned into a counter), for
+    tests and benchmarks that hold a use case to its number of queries. Not for concurrent use."""
+    db = engine()
+    count = QueryCount()
+    kind = type(db)  # engines have __slots__: the log hook is replaced on the class for the block
+    saved_flag, saved_hook = db.log_queries, kind.print_query
+    db.log_queries = True
+    kind.print_query = lambda self, query_id, query: count.statements.append(str(query))  # type: ignore[method-assign]
+    try:
+        yield count
+    finally:
+        db.log_queries = saved_flag
+        kind.print_query = saved_hook  # type: ignore[method-assign]

@@ -23,8 +23,10 @@ from portal.audit import service as audit
 from portal.audit.service import Actor
 from portal.auth.roles import Kind, Role
 from portal.auth.tables import User
+from portal.billing import conditions
 from portal.billing.rules import invoice_code
-from portal.billing.service import cancel_invoice, next_number
+from portal.billing.service import next_number
+from portal.settlement import cancel_invoice
 from portal.billing.tables import Invoice, InvoiceLine, Payment, PaymentAllocation
 from portal.clients.rules import fold
 from portal.clients.tables import Client, Contact
@@ -414,7 +416,7 @@ async def negotiate(settings) -> None:
     today = ctx.today(utcnow())
     picked: dict[int, dict] = {}
     for row in await Invoice.select(Invoice.id, Invoice.client, Invoice.total_minor, Invoice.paid_minor).where(
-        (Invoice.status == "issued") & (Invoice.kind == "invoice") & (Invoice.due_date < today)
+        conditions.overdue(today)
     ).order_by(Invoice.due_date, ascending=False).order_by(Invoice.id, ascending=False):
         if row["client"] not in picked and len(picked) < 3:
             picked[row["client"]] = row

@@ -8,6 +8,7 @@ from portal.audit import service as audit
 from portal.audit.service import Actor
 from portal.auth import passwords
 from portal.auth.roles import Kind, Role
+from portal.auth import service as auth
 from portal.auth.service import end_sessions_of
 from portal.auth.tables import User
 from portal.clock import utcnow
@@ -55,16 +56,15 @@ async def create_user(
     async with db.transaction():
         if await User.exists().where(User.email == email):
             raise AccountError(f"Somebody already logs in with {email}.")
-        user = User(
+        user_id = await auth.store_user(
             email=email, name=name, kind=kind.value, role=role.value, is_legal=is_legal, client=client_id,
             language=language, password_hash=password_hash, is_active=True, created_at=utcnow(),
         )
-        await user.save()
         await audit.record(
-            actor, "user_created", "user", user.id, client_id=client_id,
+            actor, "user_created", "user", user_id, client_id=client_id,
             after={"email": email, "name": name, "role": role.value, "is_legal": is_legal},
         )
-    return user.id
+    return user_id
 
 
 async def create_from_form(form: dict[str, str], *, staff: bool, client_id: int | None, actor: Actor) -> tuple[int | None, Checked]:
@@ -99,7 +99,7 @@ async def update_staff_user(user_id: int, form: dict[str, str], actor: Actor) ->
             raise LookupError(user_id)
         before, after = audit.changes(current, {f: checked.values[f] for f in fields})
         if after:
-            await User.update({getattr(User, f): checked.values[f] for f in fields}).where(User.id == user_id)
+            await auth.update_user(user_id, {f: checked.values[f] for f in fields})
             if not checked.values["is_active"]:
                 await end_sessions_of(user_id)
             await audit.record(actor, "user_updated", "user", user_id, before=before, after=after)
@@ -116,7 +116,7 @@ async def set_own_language(user_id: int, form: dict[str, str], actor: Actor, *, 
         if current is None:
             raise LookupError(user_id)
         if current["language"] != checked.values["language"]:
-            await User.update({User.language: checked.values["language"]}).where(User.id == user_id)
+            await auth.update_user(user_id, {"language": checked.values["language"]})
             await audit.record(actor, "user_updated", "user", user_id, before={"language": current["language"]},
                                after={"language": checked.values["language"]})
     return checked
@@ -125,6 +125,6 @@ async def set_own_language(user_id: int, form: dict[str, str], actor: Actor, *, 
 async def set_password(user_id: int, password: str, actor: Actor) -> None:
     password_hash = await passwords.hash_password(password)
     async with db.transaction():
-        await User.update({User.password_hash: password_hash}).where(User.id == user_id)
+        await auth.update_user(user_id, {"password_hash": password_hash})
         await end_sessions_of(user_id)
         await audit.record(actor, "password_set", "user", user_id)

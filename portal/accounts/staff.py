@@ -9,7 +9,7 @@ from portal.accounts import rules, service
 from portal.auth.roles import STAFF_ROLES, Role
 from portal.web.flash import flash
 from portal.web.forms import form_data
-from portal.web.guards import roles
+from portal.web.guards import allowed
 from portal.web.i18n import gettext as _
 from portal.web.responses import actor, found_or_404, page, see_other
 
@@ -20,7 +20,7 @@ def _context(values: dict, errors: dict, **extra) -> dict:
 
 class StaffUsersController(Controller):
     path = "/staff/users"
-    guards = [roles(Role.ADMIN)]
+    guards = [allowed("administer_users")]
 
     @get("/")
     async def index(self) -> Template:

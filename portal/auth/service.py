@@ -10,6 +10,7 @@ from portal import db
 from portal.audit import service as audit
 from portal.audit.service import Actor
 from portal.auth import passwords, rules
+from portal.auth import permissions
 from portal.auth.roles import Kind, Role
 from portal.auth.tables import LoginAttempt, Session, User
 from portal.clock import utcnow
@@ -40,6 +41,11 @@ class CurrentUser:
 
     def has_role(self, *roles: Role) -> bool:
         return self.is_staff and (self.is_admin or self.role in roles)
+
+    @property
+    def can(self) -> permissions.Can:
+        """What this user may do (portal.auth.permissions): read by guards, pages and templates."""
+        return permissions.can(self.role, staff=self.is_staff)
 
     def actor(self, ip: str = "") -> Actor:
         return Actor(user_id=self.id, label=self.name, ip=ip)
@@ -163,3 +169,24 @@ async def logout(token: str) -> None:
 async def end_sessions_of(user_id: int) -> None:
     """Deactivating a user or changing their password ends every session they have."""
     await Session.delete().where(Session.user == user_id)
+
+
+# --- the users table, for portal.accounts (which administers logins through these) -------------------
+
+USER_FIELDS = ("name", "role", "is_legal", "language", "is_active", "password_hash")
+
+
+async def store_user(**values) -> int:
+    """A new login row (portal.accounts.service.create_user checks and audits it)."""
+    user = User(**values)
+    await user.save()
+    return user.id
+
+
+async def update_user(user_id: int, values: dict) -> None:
+    """Change a login's fields (of USER_FIELDS); the caller audits it."""
+    unknown = set(values) - set(USER_FIELDS)
+    if unknown:
+        raise ValueError(f"not a user field: {sorted(unknown)}")
+    if values:
+        await User.update({getattr(User, k): v for k, v in values.items()}).where(User.id == user_id)

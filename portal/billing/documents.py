@@ -13,6 +13,7 @@ import anyio.to_thread
 
 from portal.billing import rules
 from portal.billing.tables import Invoice, InvoiceLine
+from portal.billing.rules import InvoiceKind
 from portal.clients.tables import Client
 from portal.settings import ROOT
 
@@ -48,7 +49,7 @@ async def invoice_document(invoice_id: int, client_id: int | None = None) -> dic
             (Invoice.id == invoice["credits_invoice"]) & (Invoice.client == invoice["client"])
         ).first()
     credit_note = await Invoice.select(Invoice.id, Invoice.code, Invoice.issue_date).where(
-        (Invoice.credits_invoice == invoice_id) & (Invoice.kind == "credit_note")
+        (Invoice.credits_invoice == invoice_id) & (Invoice.kind == InvoiceKind.CREDIT_NOTE)
     ).order_by(Invoice.id).first()
     return {
         "invoice": invoice,

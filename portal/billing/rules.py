@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from enum import StrEnum
 
 from portal.messages import N_
 from portal.money import CURRENCIES, percent_of
@@ -17,6 +18,19 @@ from portal.web.forms import Checked
 from portal.web.i18n import format_money
 from portal.web.i18n import gettext as _
 from portal.web.local_input import amount_input_value, date_input_value, parse_amount, parse_date
+
+
+class InvoiceStatus(StrEnum):
+    """An invoice's life: issued (open, partly paid or not), paid in full, cancelled by a credit note."""
+
+    ISSUED = "issued"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+
+
+class InvoiceKind(StrEnum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
 
 
 @dataclass(frozen=True)
@@ -131,6 +145,15 @@ OVERDUE_BUCKETS: dict[str, tuple[str, int | None, int | None]] = {
     "61_90": (N_("61–90 days overdue"), 61, 90),
     "90_plus": (N_("Over 90 days overdue"), 91, None),
 }
+
+
+def is_overdue(invoice: dict, today: dt.date) -> bool:
+    """An issued invoice with a balance whose due date has passed (due today is not overdue);
+    billing.conditions.overdue says it as a query condition."""
+    return (
+        invoice["kind"] == "invoice" and invoice["status"] == InvoiceStatus.ISSUED
+        and invoice["total_minor"] > invoice["paid_minor"] and invoice["due_date"] < today
+    )
 
 
 def days_overdue(due_date: dt.date, today: dt.date) -> int:

@@ -1,5 +1,7 @@
-"""Issuing invoices and recording payments. `record_payment` is the ONE way money is counted:
-it updates invoice balances, then lets the orders' production gate look again."""
+"""Issuing invoices, and booking money: payments, credits, reversals and cancellations as facts
+(the rows, the balances, the audit). What money moving means for the rest of the portal (the
+ladder, the repayment plans, the sanctions, the production gate) is portal.settlement's, which
+every payment, reversal, credit and cancellation goes through; it calls these to book."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from portal.audit import service as audit
 from portal.audit.service import Actor
 from portal.billing import news, rules
 from portal.billing.tables import Invoice, InvoiceCounter, InvoiceLine, Payment, PaymentAllocation
+from portal.billing.rules import InvoiceKind, InvoiceStatus
 from portal.clock import utcnow
 from portal.dunning import escalation
 from portal.messages import N_
@@ -92,80 +95,77 @@ async def _store(
 class RecordedPayment:
     payment_id: int
     invoice_ids: list[int]
+    invoices: dict[int, dict]  # each invoice after the payment: id, client, code, order, currency, totals, status
 
 
-async def record_payment(
-    *, client_id: int, currency: str, allocations: list[tuple[int, int]], method: str, received_on: dt.date,
-    reference: str, actor: Actor, external_id: str | None = None,
+_LOCKED = (Invoice.id, Invoice.client, Invoice.currency, Invoice.net_minor, Invoice.vat_minor, Invoice.total_minor,
+           Invoice.paid_minor, Invoice.status, Invoice.code, Invoice.kind, Invoice.order, Invoice.due_date)
+
+
+async def lock_invoices(invoice_ids: list[int]) -> dict[int, dict]:
+    """The invoices, locked for this transaction in id order on PostgreSQL (SQLite holds the write
+    lock already): concurrent payments of one invoice queue here. Call inside a transaction."""
+    query = Invoice.select(*_LOCKED).where(Invoice.id.is_in(sorted(set(invoice_ids)) or [0])).order_by(Invoice.id)
+    return {row["id"]: row for row in await db.locked(query)}
+
+
+async def book_payment(
+    invoices: dict[int, dict], *, client_id: int, currency: str, allocations: list[tuple[int, int]], method: str,
+    received_on: dt.date, reference: str, actor: Actor, external_id: str | None = None,
 ) -> RecordedPayment:
-    """Money received from a client, split over its invoices [(invoice_id, amount_minor)].
-
-    One transaction: the payment, its allocations, each invoice's paid amount and status, the
-    audit events, and the production gate of the orders those invoices belong to.
-    """
-    from portal.orders.service import refresh_gates_for_invoices  # the gate listens to payments
-
+    """Money received from a client, split over its invoices [(invoice_id, amount_minor)]: the payment,
+    its allocations, each invoice's paid amount and status, the audit. `invoices`: lock_invoices() of
+    them, in the caller's transaction (portal.settlement.record_payment)."""
     if method not in PAYMENT_METHODS:
         raise BillingError(N_("Choose how the money came: bank transfer, cash or card."))
     if not allocations or any(amount <= 0 for _, amount in allocations):
         raise BillingError(N_("Each amount must be more than zero."))
     if len({invoice_id for invoice_id, _ in allocations}) != len(allocations):
         raise BillingError(N_("Name each invoice once in a payment."))
-    async with db.transaction():
-        invoice_ids = [invoice_id for invoice_id, _ in allocations]
-        query = Invoice.select(
-            Invoice.id, Invoice.client, Invoice.currency, Invoice.total_minor, Invoice.paid_minor, Invoice.status, Invoice.code
-        ).where(Invoice.id.is_in(invoice_ids)).order_by(Invoice.id)
-        if db.is_postgres():  # concurrent payments of one invoice queue here (SQLite holds the write lock already)
-            query = query.lock_rows()
-        invoices = {row["id"]: row for row in await query}
-        for invoice_id, amount in allocations:
-            invoice = invoices.get(invoice_id)
-            if invoice is None or invoice["client"] != client_id:
-                raise BillingError(N_("That invoice does not belong to this client."))
-            if invoice["currency"] != currency:
-                raise BillingError(N_("The payment's currency differs from the invoice's."))
-            if invoice["status"] == "cancelled":
-                raise BillingError(N_("A cancelled invoice cannot be paid."))
-            if amount > invoice["total_minor"] - invoice["paid_minor"]:
-                raise BillingError(N_("The amount is more than the invoice's balance."))
-        total = sum(amount for _, amount in allocations)
-        payment = Payment(
-            client=client_id, currency=currency, amount_minor=total, method=method, received_on=received_on,
-            reference=reference[:120], external_id=external_id, recorded_by=actor.user_id, created_at=utcnow(),
+    for invoice_id, amount in allocations:
+        invoice = invoices.get(invoice_id)
+        if invoice is None or invoice["client"] != client_id:
+            raise BillingError(N_("That invoice does not belong to this client."))
+        if invoice["currency"] != currency:
+            raise BillingError(N_("The payment's currency differs from the invoice's."))
+        if invoice["status"] == InvoiceStatus.CANCELLED:
+            raise BillingError(N_("A cancelled invoice cannot be paid."))
+        if amount > invoice["total_minor"] - invoice["paid_minor"]:
+            raise BillingError(N_("The amount is more than the invoice's balance."))
+    total = sum(amount for _, amount in allocations)
+    payment = Payment(
+        client=client_id, currency=currency, amount_minor=total, method=method, received_on=received_on,
+        reference=reference[:120], external_id=external_id, recorded_by=actor.user_id, created_at=utcnow(),
+    )
+    await payment.save()
+    after = {}
+    for invoice_id, amount in allocations:
+        invoice = invoices[invoice_id]
+        paid = invoice["paid_minor"] + amount
+        status = rules.status_after_payment(invoice["total_minor"], paid, invoice["status"])
+        await PaymentAllocation.insert(PaymentAllocation(payment=payment.id, invoice=invoice_id, amount_minor=amount))
+        await Invoice.update({Invoice.paid_minor: paid, Invoice.status: status}).where(Invoice.id == invoice_id)
+        await audit.record(
+            actor, "payment_recorded", "invoice", invoice_id, client_id=client_id,
+            before={"paid_minor": invoice["paid_minor"], "status": invoice["status"]},
+            after={"paid_minor": paid, "status": status, "method": method, "reference": reference},
         )
-        await payment.save()
-        for invoice_id, amount in allocations:
-            invoice = invoices[invoice_id]
-            paid = invoice["paid_minor"] + amount
-            status = rules.status_after_payment(invoice["total_minor"], paid, invoice["status"])
-            await PaymentAllocation.insert(PaymentAllocation(payment=payment.id, invoice=invoice_id, amount_minor=amount))
-            await Invoice.update({Invoice.paid_minor: paid, Invoice.status: status}).where(Invoice.id == invoice_id)
-            await audit.record(
-                actor, "payment_recorded", "invoice", invoice_id, client_id=client_id,
-                before={"paid_minor": invoice["paid_minor"], "status": invoice["status"]},
-                after={"paid_minor": paid, "status": status, "method": method, "reference": reference},
-            )
-        await news.payment_received(client_id, payment.id, total, currency, [invoices[i]["code"] for i in invoice_ids])
-        await refresh_gates_for_invoices(invoice_ids, actor)
-        # the ladder stops or goes on with the remainder
-        await escalation.feed(escalation.Event("payment", tuple(invoice_ids), actor))
-    return RecordedPayment(payment_id=payment.id, invoice_ids=invoice_ids)
+        after[invoice_id] = {**invoice, "paid_minor": paid, "status": status}
+    return RecordedPayment(payment_id=payment.id, invoice_ids=[i for i, _ in allocations], invoices=after)
 
 
-async def cancel_invoice(invoice_id: int, reason: str, actor: Actor) -> dict:
-    """Cancel an unpaid invoice by issuing a credit note that mirrors it (series CN), in one transaction.
-    Never a delete. Raises LookupError for a missing invoice, BillingError when refused."""
+async def book_cancellation(invoice: dict | None, reason: str, actor: Actor) -> dict:
+    """Cancel an unpaid invoice by issuing a credit note that mirrors it (series CN). Never a delete.
+    `invoice`: its lock_invoices() row, in the caller's transaction (portal.settlement.cancel_invoice):
+    a payment being recorded for it waits, then sees it cancelled. Raises LookupError for a missing
+    invoice, BillingError when refused."""
     reason = reason.strip()
     if not reason:
         raise BillingError(N_("Say why the invoice is cancelled."))
     async with db.transaction():
-        query = Invoice.select().where(Invoice.id == invoice_id)
-        if db.is_postgres():  # a payment being recorded for this invoice waits, then sees it cancelled
-            query = query.lock_rows()
-        invoice = await query.first()
         if invoice is None:
-            raise LookupError(invoice_id)
+            raise LookupError("invoice")
+        invoice_id = invoice["id"]
         refusal = rules.cancel_refusal(invoice["kind"], invoice["status"], invoice["paid_minor"])
         if refusal:
             raise BillingError(refusal)
@@ -176,8 +176,7 @@ async def cancel_invoice(invoice_id: int, reason: str, actor: Actor) -> dict:
             currency=invoice["currency"], issue_date=today, due_date=today, totals=mirrored,
             lines=rules.credit_note_lines(await lines_of(invoice_id)), actor=actor, credits_invoice=invoice_id, notes=reason,
         )
-        await Invoice.update({Invoice.status: "cancelled", Invoice.cancelled_at: utcnow()}).where(Invoice.id == invoice_id)
-        await escalation.untrack([invoice_id])
+        await Invoice.update({Invoice.status: InvoiceStatus.CANCELLED, Invoice.cancelled_at: utcnow()}).where(Invoice.id == invoice_id)
         await audit.record(
             actor, "invoice_cancelled", "invoice", invoice_id, client_id=invoice["client"],
             before={"status": invoice["status"]}, after={"status": "cancelled", "credit_note": credit_note.code, "reason": reason},
@@ -186,13 +185,21 @@ async def cancel_invoice(invoice_id: int, reason: str, actor: Actor) -> dict:
             actor, "credit_note_issued", "invoice", credit_note.id, client_id=invoice["client"],
             after={"code": credit_note.code, "credits": invoice["code"], "total_minor": mirrored.total_minor, "reason": reason},
         )
+        invoice["status"] = InvoiceStatus.CANCELLED  # the caller's row says what it is now
     return credit_note.to_dict()
 
 
-async def reverse_payment(payment_id: int, reason: str, actor: Actor, *, card_allowed: bool = False) -> int:
+@dataclass(frozen=True)
+class Reversal:
+    counter_id: int
+    client_id: int
+    invoice_ids: list[int]
+
+
+async def book_reversal(payment_id: int, reason: str, actor: Actor, *, card_allowed: bool = False) -> Reversal:
     """Undo a wrong payment with a counter-entry: a negative payment that `reverses` it, with negative
     allocations, each invoice's paid amount and status restored. The original is never edited; a payment
-    is reversed once. Orders that entered production stay there. Returns the counter-entry's id.
+    is reversed once. In the caller's transaction (portal.settlement.reverse_payment).
     Raises LookupError for a missing payment, BillingError when refused."""
     reason = reason.strip()
     if not reason:
@@ -200,16 +207,9 @@ async def reverse_payment(payment_id: int, reason: str, actor: Actor, *, card_al
     async with db.transaction():
         # Lock order as everywhere else: the invoices first, then the payment (a payment's allocations never change).
         allocations = await PaymentAllocation.select().where(PaymentAllocation.payment == payment_id).order_by(PaymentAllocation.invoice)
-        query = Invoice.select(Invoice.id, Invoice.total_minor, Invoice.paid_minor, Invoice.status).where(
-            Invoice.id.is_in([a["invoice"] for a in allocations] or [0])
-        ).order_by(Invoice.id)
-        if db.is_postgres():
-            query = query.lock_rows()
-        invoices = {row["id"]: row for row in await query}
-        query = Payment.select().where(Payment.id == payment_id)
-        if db.is_postgres():  # two reversals of one payment queue here; the second sees the first
-            query = query.lock_rows()
-        payment = await query.first()
+        invoices = await lock_invoices([a["invoice"] for a in allocations])
+        # two reversals of one payment queue here; the second sees the first
+        payment = await db.locked(Payment.select().where(Payment.id == payment_id)).first()
         if payment is None:
             raise LookupError(payment_id)
         already = await Payment.exists().where(Payment.reverses == payment_id)
@@ -233,13 +233,12 @@ async def reverse_payment(payment_id: int, reason: str, actor: Actor, *, card_al
                 before=before, after={**after, "reversed_minor": allocation["amount_minor"], "reason": reason},
             )
             invoice["paid_minor"] = paid
-        await escalation.track([a["invoice"] for a in allocations])  # an invoice open again: the ladder looks again
         if not allocations:  # money held as the client's credit: no invoice changes, the event names the payment
             await audit.record(
                 actor, "payment_reversed", "payment", payment_id, client_id=payment["client"],
                 after={"reversed_minor": payment["amount_minor"], "currency": payment["currency"], "reason": reason},
             )
-    return counter.id
+    return Reversal(counter.id, payment["client"], [a["invoice"] for a in allocations])
 
 
 # --- reading: the staff list and the invoice page ------------------------------------------------
@@ -249,11 +248,11 @@ PAGE_SIZE = 25
 
 def _filtered(query, filters: rules.InvoiceFilters, today: dt.date):
     if filters.status == "open" or filters.bucket:
-        query = query.where((Invoice.kind == "invoice") & (Invoice.status == "issued"))
+        query = query.where((Invoice.kind == InvoiceKind.INVOICE) & (Invoice.status == InvoiceStatus.ISSUED))
     elif filters.status == "paid":
-        query = query.where((Invoice.kind == "invoice") & (Invoice.status == "paid"))
+        query = query.where((Invoice.kind == InvoiceKind.INVOICE) & (Invoice.status == InvoiceStatus.PAID))
     elif filters.status == "cancelled":
-        query = query.where((Invoice.status == "cancelled") | (Invoice.kind == "credit_note"))
+        query = query.where((Invoice.status == InvoiceStatus.CANCELLED) | (Invoice.kind == InvoiceKind.CREDIT_NOTE))
     if filters.bucket:
         due_from, due_to = rules.due_range(filters.bucket, today)
         if due_from is not None:
@@ -273,7 +272,7 @@ def _filtered(query, filters: rules.InvoiceFilters, today: dt.date):
 
 def _with_balance(row: dict, today: dt.date) -> dict:
     row["balance_minor"] = rules.balance_of(row["kind"], row["status"], row["total_minor"], row["paid_minor"])
-    is_open = row["kind"] == "invoice" and row["status"] == "issued"
+    is_open = row["kind"] == "invoice" and row["status"] == InvoiceStatus.ISSUED
     row["days_overdue"] = rules.days_overdue(row["due_date"], today) if is_open else 0
     return row
 
@@ -305,7 +304,7 @@ async def invoice_totals(filters: rules.InvoiceFilters, today: dt.date) -> list[
     ), filters, today).group_by(Invoice.currency).order_by(Invoice.currency)
     owed = await _filtered(Invoice.select(
         Invoice.currency, Sum(Invoice.total_minor, alias="total"), Sum(Invoice.paid_minor, alias="paid"),
-    ), filters, today).where((Invoice.kind == "invoice") & (Invoice.status != "cancelled")).group_by(Invoice.currency)
+    ), filters, today).where((Invoice.kind == InvoiceKind.INVOICE) & (Invoice.status != InvoiceStatus.CANCELLED)).group_by(Invoice.currency)
     balances = {r["currency"]: int(r["total"] or 0) - int(r["paid"] or 0) for r in owed}
     return [
         {"currency": r["currency"], "count": r["count"], "total_minor": int(r["total"] or 0), "balance_minor": balances.get(r["currency"], 0)}
@@ -358,17 +357,18 @@ async def open_invoices_of(client_id: int) -> list[dict]:
     """A client's invoices with a balance, oldest due first (what a split payment can settle)."""
     return await Invoice.select(
         Invoice.id, Invoice.code, Invoice.currency, Invoice.issue_date, Invoice.due_date, Invoice.total_minor, Invoice.paid_minor,
-    ).where((Invoice.client == client_id) & (Invoice.kind == "invoice") & (Invoice.status == "issued")).order_by(Invoice.due_date, Invoice.id)
+    ).where((Invoice.client == client_id) & (Invoice.kind == InvoiceKind.INVOICE) & (Invoice.status == InvoiceStatus.ISSUED)).order_by(Invoice.due_date, Invoice.id)
 
 
-async def record_credit(client_id: int, invoice_id: int, *, actor: Actor, amount: int, currency: str, day: dt.date,
-                        reference: str, external_id: str, method: str = "card") -> int:
+async def book_credit(client_id: int, invoice_id: int | None, *, actor: Actor, amount: int, currency: str, day: dt.date,
+                      reference: str, external_id: str | None, method: str = "card") -> int:
     """Money beyond what an invoice asks for: an unallocated Payment, the client's credit
     (never silently dropped, never counted against the invoice). Joins the caller's transaction."""
     payment = Payment(client=client_id, currency=currency, amount_minor=amount, method=method, received_on=day,
                       reference=reference[:120], external_id=external_id, recorded_by=actor.user_id, created_at=utcnow())
     await payment.save()
-    await audit.record(actor, "payment_credit_recorded", "invoice", invoice_id, client_id=client_id,
+    await audit.record(actor, "payment_credit_recorded", "invoice" if invoice_id else "client", invoice_id or client_id,
+                       client_id=client_id,
                        after={"payment_id": payment.id, "amount_minor": amount, "currency": currency, "reference": reference})
     return payment.id
 

@@ -9,6 +9,7 @@ from litestar.response import Response, Template
 
 from portal.auth.roles import Role
 from portal.audit import service as audit
+from portal import settlement
 from portal.billing import rules, service
 from portal.clients import service as clients
 from portal.clock import utcnow
@@ -17,12 +18,12 @@ from portal.money import CURRENCIES
 from portal.orders.service import client_options
 from portal.web.flash import flash
 from portal.web.forms import form_data
-from portal.web.guards import roles, staff_only
+from portal.web.guards import allowed, staff_only
 from portal.web.i18n import format_money, ngettext
 from portal.web.i18n import gettext as _
 from portal.web.responses import actor, current_user, found_or_404, is_htmx, page, see_other
 
-MONEY = roles(Role.SALES_MANAGER, Role.CREDIT_CONTROLLER)  # admins always pass
+MONEY = allowed("take_money")
 
 
 async def _list_context(filters: rules.InvoiceFilters, cursor: str | None) -> dict:
@@ -45,7 +46,7 @@ async def _invoice_context(request: Request, invoice_id: int, **extra) -> dict:
         "timeline": await audit.timeline("invoice", invoice_id),
         "escalation": await escalation_state.for_invoice(invoice_id, utcnow(), request.app.state.settings.firm_timezone),
         "today": today,
-        "can_take_money": current_user(request).has_role(Role.SALES_MANAGER, Role.CREDIT_CONTROLLER),
+        "can_take_money": current_user(request).can.take_money,
         "payment_values": {"received_on": today.isoformat(), "method": "bank_transfer"},
         "payment_errors": {},
         "cancel_values": {},
@@ -84,7 +85,7 @@ class InvoicesController(Controller):
         if checked.ok:
             v = checked.values
             try:
-                await service.record_payment(
+                await settlement.record_payment(
                     client_id=invoice["client"], currency=invoice["currency"], allocations=[(invoice_id, v["amount_minor"])],
                     method=v["method"], received_on=v["received_on"], reference=v["reference"], actor=actor(request),
                 )
@@ -106,7 +107,7 @@ class InvoicesController(Controller):
         checked = rules.check_reason(form, _("Say why the payment is reversed."))
         if checked.ok:
             try:
-                await service.reverse_payment(payment_id, checked.values["reason"], actor(request))
+                await settlement.reverse_payment(payment_id, checked.values["reason"], actor(request))
             except service.BillingError as exc:
                 checked.errors["reason"] = _(str(exc))
         if not checked.ok:
@@ -125,7 +126,7 @@ class InvoicesController(Controller):
         credit_note = None
         if checked.ok:
             try:
-                credit_note = await service.cancel_invoice(invoice_id, checked.values["reason"], actor(request))
+                credit_note = await settlement.cancel_invoice(invoice_id, checked.values["reason"], actor(request))
             except service.BillingError as exc:
                 checked.errors["reason"] = _(str(exc))
         if not checked.ok:
@@ -167,7 +168,7 @@ class ClientPaymentsController(Controller):
         if checked.ok:
             v = checked.values
             try:
-                await service.record_payment(
+                await settlement.record_payment(
                     client_id=client_id, currency=v["currency"], allocations=v["allocations"], method=v["method"],
                     received_on=v["received_on"], reference=v["reference"], actor=actor(request),
                 )

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 from portal.billing import statement_rules as rules
 from portal.billing.tables import Invoice, InvoiceLine, Payment, PaymentAllocation
+from portal.billing.rules import InvoiceKind, InvoiceStatus
+from portal import clock
 from portal.clock import utcnow
 from portal.web import i18n
 from portal.web.pagination import Page, decode_cursor, encode_cursor
@@ -25,9 +27,7 @@ _COLUMNS = (
 )
 
 
-def firm_today() -> dt.date:
-    """Today in the firm's time zone (set per request from settings.firm_timezone)."""
-    return utcnow().astimezone(ZoneInfo(i18n.current_timezone())).date()
+firm_today = clock.firm_today  # (the portal's one definition; pages import it from here too)
 
 # The client's list and balance are on every page a client opens: written once, not built by the
 # ORM on each request (the same columns as _COLUMNS).
@@ -161,7 +161,7 @@ async def invoice_detail(client_id: int, invoice_id: int, *, today: dt.date | No
             (Invoice.id == invoice["credits_invoice"]) & (Invoice.client == client_id)
         ).first()
     credit_notes = await Invoice.select(Invoice.id, Invoice.code, Invoice.issue_date).where(
-        (Invoice.credits_invoice == invoice_id) & (Invoice.client == client_id) & (Invoice.kind == "credit_note")
+        (Invoice.credits_invoice == invoice_id) & (Invoice.client == client_id) & (Invoice.kind == InvoiceKind.CREDIT_NOTE)
     ).order_by(Invoice.id)
     return {"invoice": invoice, "lines": lines, "payments": payments, "credited": credited, "credit_notes": credit_notes}
 
@@ -173,7 +173,7 @@ async def statement(client_id: int, date_from: dt.date, date_to: dt.date) -> lis
     ).where((Invoice.client == client_id) & (Invoice.issue_date <= date_to))
     credited = {
         row["credits_invoice"] for row in await Invoice.select(Invoice.credits_invoice).where(
-            (Invoice.client == client_id) & (Invoice.kind == "credit_note") & (Invoice.status != "cancelled")
+            (Invoice.client == client_id) & (Invoice.kind == InvoiceKind.CREDIT_NOTE) & (Invoice.status != InvoiceStatus.CANCELLED)
             & Invoice.credits_invoice.is_not_null()
         )
     }

@@ -6,15 +6,15 @@ redelivered event is a no-op and a failed effect leaves no trace (Stripe deliver
 
 Events may come twice, late or out of order; each handler moves the attempt forward only
 (open < processing < expired < failed < complete) and money is counted by external id:
-- the payment: billing.service.record_payment with external_id = the PaymentIntent id, recorded
+- the payment: portal.settlement.receive with external_id = the PaymentIntent id, recorded
   by whichever of checkout.session.completed (paid) / async_payment_succeeded comes first;
 - more than the invoice's balance: the balance is allocated and the rest is an unallocated
   Payment (a credit of the client) with external_id "<pi>:credit";
 - charge.refunded: the highest amount_refunded seen is kept on the attempt, and the attempt's
-  payments are reversed with billing.service.reverse_payment (counter-entries) until what stands
+  payments are reversed with portal.settlement.reverse_payment (counter-entries) until what stands
   equals received - refunded; a partial refund records the part kept again. This runs whenever
   the payment itself is recorded too, so a refund that overtakes the payment is not lost.
-On PostgreSQL the attempt row is locked first (then the invoice, as record_payment does), so two
+On PostgreSQL the attempt row is locked first (then the invoice, by the settlement), so two
 events of one payment queue instead of both counting it.
 """
 
@@ -31,7 +31,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_400_BAD_REQUEST
 
 from portal import db
 from portal.audit.service import Actor
-from portal.billing.service import record_credit, record_payment, reverse_payment
+from portal import settlement
 from portal.billing.stripe_checkout import idempotency_key
 from portal.billing.stripe_tables import CheckoutAttempt, StripeEvent
 from portal.billing.tables import Invoice, Payment, PaymentAllocation
@@ -41,7 +41,7 @@ log = logging.getLogger("portal.stripe")
 
 TOLERANCE_SECONDS = 300
 STRIPE_ACTOR = Actor(user_id=None, label="stripe")
-CREDIT = ":credit"  # suffix of the external id of an overpayment credit
+CREDIT = settlement.CREDIT_SUFFIX  # suffix of the external id of an overpayment credit
 STATUS_RANK = {"open": 0, "processing": 1, "expired": 2, "failed": 3, "complete": 4}
 
 
@@ -209,14 +209,6 @@ def _external_id(attempt: dict) -> str:
 
 # --- money ----------------------------------------------------------------------------------
 
-async def _locked_invoice(invoice_id: int) -> dict:
-    query = Invoice.select(Invoice.id, Invoice.client, Invoice.currency, Invoice.total_minor, Invoice.paid_minor,
-                           Invoice.status, Invoice.kind).where(Invoice.id == invoice_id)
-    if db.is_postgres():
-        query = query.lock_rows()
-    return await query.first()
-
-
 async def _record_card_payment(attempt: dict, *, amount: int, currency: str, day: dt.date) -> str:
     """Count the attempt's money once (external id = the PaymentIntent id)."""
     external_id = _external_id(attempt)
@@ -231,21 +223,13 @@ async def _record_card_payment(attempt: dict, *, amount: int, currency: str, day
 
 async def _count(client_id: int, invoice_id: int, *, amount: int, currency: str, day: dt.date, reference: str,
                  external_id: str) -> tuple[int, int]:
-    """Up to the invoice's balance through record_payment; the rest (or all of it, if the invoice is
-    settled, cancelled or in another currency) as the client's credit. Returns (allocated, credit)."""
-    invoice = await _locked_invoice(invoice_id)
-    payable = invoice["status"] != "cancelled" and invoice["kind"] == "invoice" and invoice["currency"] == currency
-    allocated = min(amount, max(0, invoice["total_minor"] - invoice["paid_minor"])) if payable else 0
-    if allocated > 0:
-        await record_payment(
-            client_id=client_id, currency=currency, allocations=[(invoice_id, allocated)], method="card",
-            received_on=day, reference=reference, actor=STRIPE_ACTOR, external_id=external_id,
-        )
-    credit = amount - allocated
-    if credit > 0:
-        await record_credit(client_id, invoice_id, actor=STRIPE_ACTOR, amount=credit, currency=currency, day=day, reference=reference,
-                             external_id=f"{external_id}{CREDIT}" if allocated > 0 else external_id)
-    return allocated, credit
+    """Up to the invoice's balance as a payment; the rest (or all of it, if the invoice is settled,
+    cancelled or in another currency) as the client's credit. Returns (allocated, credit)."""
+    received = await settlement.receive(
+        client_id=client_id, currency=currency, amount_minor=amount, invoice_ids=[invoice_id], method="card",
+        received_on=day, reference=reference, actor=STRIPE_ACTOR, external_id=external_id, credit_reference_id=invoice_id,
+    )
+    return received.allocated_minor, received.credit_minor
 
 
 async def _settle_refunds(attempt: dict, day: dt.date) -> int:
@@ -283,7 +267,7 @@ async def _settle_refunds(attempt: dict, day: dt.date) -> int:
     for payment in sorted(standing, key=lambda p: (p["id"] in allocated_ids, p["id"])):
         if excess <= 0:
             break
-        await reverse_payment(payment["id"], f"Stripe refund of {base}", STRIPE_ACTOR, card_allowed=True)
+        await settlement.reverse_payment(payment["id"], f"Stripe refund of {base}", STRIPE_ACTOR, card_allowed=True)
         kept = max(0, payment["amount_minor"] - excess)
         excess -= payment["amount_minor"] - kept
         done += payment["amount_minor"] - kept
@@ -295,6 +279,6 @@ async def _settle_refunds(attempt: dict, day: dt.date) -> int:
                 await _count(payment["client"], invoice_id, amount=kept, currency=payment["currency"], day=payment["received_on"],
                              reference=payment["reference"], external_id=f"{base}{suffix}")
             else:
-                await record_credit(payment["client"], attempt["invoice"], actor=STRIPE_ACTOR, amount=kept, currency=payment["currency"],
+                await settlement.record_credit(payment["client"], attempt["invoice"], actor=STRIPE_ACTOR, amount=kept, currency=payment["currency"],
                                      day=payment["received_on"], reference=payment["reference"], external_id=f"{base}{suffix}")
     return done

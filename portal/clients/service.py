@@ -6,7 +6,7 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
-from portal import db
+from portal import bulk, db
 from portal.audit import service as audit
 from portal.audit.service import Actor
 from portal.auth.roles import Kind, Role
@@ -161,3 +161,36 @@ async def client_counts() -> dict[str, int]:
     counts["privileged"] = await Client.count().where(Client.privileged == True)  # noqa: E712
     counts["on_hold"] = await Client.count().where(Client.on_credit_hold == True)  # noqa: E712
     return counts
+
+
+# --- a client's terms, set by the ladder's sanctions (the clients area owns its table) ---------------
+
+TERMS = ("discount_bp", "service_priority", "on_credit_hold")
+
+
+async def lock_for_terms(client_id: int) -> dict:
+    """The client, locked for a change of its terms (a payment lifting and a step applying queue
+    here; rows that merely reference it need not wait: FOR NO KEY UPDATE). Raises LookupError."""
+    client = await db.locked(Client.select(
+        Client.id, Client.name, Client.language, Client.sales_manager, Client.discount_bp,
+        Client.service_priority, Client.on_credit_hold,
+    ).where(Client.id == client_id), lock_strength="NO KEY UPDATE").first()
+    if client is None:
+        raise LookupError(client_id)
+    return client
+
+
+async def set_terms(client_id: int, updates: dict[str, Any], now) -> None:
+    """Discount, service priority or credit hold changed by a sanction or its lifting (the sanction
+    audits it); nothing else of the client is written here."""
+    if updates:
+        unknown = set(updates) - set(TERMS)
+        if unknown:
+            raise ValueError(f"not a term: {sorted(unknown)}")
+        await Client.update({**{getattr(Client, k): v for k, v in updates.items()}, Client.updated_at: now}).where(Client.id == client_id)
+
+
+async def set_terms_many(rows: list[tuple[int, int, int, bool]], now) -> None:
+    """Many clients' (id, discount_bp, service_priority, on_credit_hold) in one statement (the tick)."""
+    await bulk.update_many(Client, Client.id, (Client.discount_bp, Client.service_priority, Client.on_credit_hold, Client.updated_at),
+                           [(*row, now) for row in rows])

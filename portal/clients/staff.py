@@ -17,11 +17,11 @@ from portal.money import CURRENCIES
 from portal.tasks import service as tasks_service
 from portal.web.flash import flash
 from portal.web.forms import form_data
-from portal.web.guards import roles, staff_only
+from portal.web.guards import allowed, staff_only
 from portal.web.i18n import gettext as _
 from portal.web.responses import actor, found_or_404, is_htmx, page, see_other
 
-EDITORS = roles(Role.SALES_MANAGER, Role.CREDIT_CONTROLLER)
+EDITORS = allowed("edit_clients")
 
 
 async def _form_context(values: dict[str, str], errors: dict[str, str]) -> dict:

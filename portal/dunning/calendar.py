@@ -22,6 +22,7 @@ from portal.dunning import escalation
 from portal.dunning.reasons import active_reasons
 from portal.dunning.tables import CallOutcome
 from portal.tasks.rules import local_today, may_act
+from portal.tasks import service as tasks
 from portal.tasks.service import TaskNotFound
 from portal.tasks.tables import Task
 from portal.web import i18n
@@ -127,7 +128,7 @@ async def complete_with_outcome(
             )
             await outcome.save()
             summary = rules.outcome_summary(v["reached_bool"], v["promised"], reason_name, v["note"])
-            await Task.update({Task.done_at: now, Task.outcome: summary}).where(Task.id == task_id)
+            await tasks.finish(task_id, summary, now)
             after = {"task": task["title"], "reached": v["reached_bool"], "reason": reason_name, "note": v["note"]}
             if v["promised"] is not None:
                 after["promised_date"] = v["promised"].isoformat()
@@ -158,7 +159,7 @@ async def complete_plain(task_id: int, outcome: str, actor: Actor, *, is_admin: 
             checked.errors["outcome"] = _("Approve or refuse the hand-over on the invoice's page: the ladder waits for that decision.")
         if not checked.ok:
             return checked
-        await Task.update({Task.done_at: now or utcnow(), Task.outcome: checked.values["outcome"]}).where(Task.id == task_id)
+        await tasks.finish(task_id, checked.values["outcome"], now)
         object_type, object_id = (
             ("invoice", task["invoice"]) if task["invoice"] else ("order", task["order"]) if task["order"]
             else ("client", task["client"]) if task["client"] else ("task", task_id)

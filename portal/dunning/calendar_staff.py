@@ -16,7 +16,7 @@ from litestar.response import Response, Template
 
 from portal.auth.roles import Role
 from portal.clock import utcnow
-from portal.dunning import calendar, ical
+from portal.dunning import calendar, ical, prepayment
 from portal.dunning import calendar_rules as rules
 from portal.dunning.reasons import active_reasons
 from portal.tasks import service as tasks
@@ -45,7 +45,7 @@ def _settings(request: Request):
 
 def _may_pick(request: Request) -> bool:
     me = current_user(request)
-    return rules.may_view_other(me.is_admin, me.has_role(Role.CREDIT_CONTROLLER))
+    return me.can.see_others_calendars
 
 
 async def _feed_context(request: Request, token: str | None = None) -> dict:
@@ -112,7 +112,7 @@ class CalendarController(Controller):
             raise NotFoundException()
         try:
             if task["kind"] == rules.CALLBACK:
-                checked = await tasks.complete(task_id, form.get("outcome", ""), actor(request), is_admin=me.is_admin)
+                checked = await prepayment.complete_callback(task_id, form.get("outcome", ""), actor(request), is_admin=me.is_admin)
             elif rules.takes_call_outcome(task):
                 checked = await calendar.complete_with_outcome(
                     task_id, form, actor(request), tz=tz, grace_days=settings.promise_grace_days,

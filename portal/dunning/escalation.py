@@ -18,12 +18,13 @@ from portal import bulk, db
 from portal.audit import service as audit
 from portal.audit.service import Actor
 from portal.billing.tables import Invoice
+from portal.billing.rules import InvoiceKind, InvoiceStatus
 from portal.clock import utcnow
 from portal.dunning import rules, transitions
 from portal.dunning.tables import DunningAction, DunningState, Pause
-from portal.mail.tables import EmailMessage
+from portal.mail import service as mail
 from portal.messages import N_
-from portal.tasks.tables import Task
+from portal.tasks import service as tasks
 
 PAUSE_LABELS = {
     "promise": N_("promise to pay"),
@@ -56,7 +57,7 @@ async def track(invoice_ids: list[int], now: dt.datetime | None = None) -> None:
         return
     now = now or utcnow()
     rows = await Invoice.select(Invoice.id, Invoice.client, Invoice.due_date).where(
-        Invoice.id.is_in(invoice_ids) & (Invoice.status == "issued") & (Invoice.kind == "invoice")
+        Invoice.id.is_in(invoice_ids) & (Invoice.status == InvoiceStatus.ISSUED) & (Invoice.kind == InvoiceKind.INVOICE)
     )
     await bulk.insert_many(
         DunningState,
@@ -159,39 +160,66 @@ async def lift_pause(pause_id: int, actor: Actor, *, now: dt.datetime | None = N
     return True
 
 
-async def on_payment(invoice_ids: list[int], actor: Actor, now: dt.datetime | None = None) -> None:
-    """Called by billing.service in the payment's transaction. An invoice paid in full stops at
-    once: its pending actions and unsent emails are cancelled, its open ladder tasks closed, its
-    pauses ended. A partly paid one goes on with the ladder on the remainder. Sanctions are lifted
-    once the client has no overdue debt left."""
-    from portal.dunning.sanctions import lift_if_clear
+async def _let_go(settled: list[int], actor: Actor, now: dt.datetime, end_reason: str) -> None:
+    """Invoices paid in full or cancelled: their pending actions and unsent emails are cancelled, their
+    open ladder tasks closed, their pauses ended, their state dropped."""
+    await DunningAction.update(
+        {DunningAction.status: "cancelled", DunningAction.outcome: N_("paid before it was carried out"), DunningAction.done_at: now}
+    ).where(DunningAction.invoice.is_in(settled) & (DunningAction.status == "pending"))
+    await mail.cancel_for_invoices(settled, N_("the invoice was paid"))
+    await tasks.close_for_invoices(settled, N_("Paid: closed by the system."), now)
+    for pause_row in await Pause.select(Pause.id).where(Pause.invoice.is_in(settled) & Pause.ended_at.is_null()):
+        await _end(pause_row["id"], end_reason, actor, now)
+    await untrack(settled)
 
-    now = now or utcnow()
-    rows = await Invoice.select(Invoice.id, Invoice.client, Invoice.status).where(Invoice.id.is_in(invoice_ids or [0]))
-    settled = [r["id"] for r in rows if r["status"] != "issued"]
-    if settled:
-        await DunningAction.update(
-            {DunningAction.status: "cancelled", DunningAction.outcome: "paid before it was carried out", DunningAction.done_at: now}
-        ).where(DunningAction.invoice.is_in(settled) & (DunningAction.status == "pending"))
-        await EmailMessage.update({EmailMessage.status: "cancelled", EmailMessage.last_error: "the invoice was paid"}).where(
-            EmailMessage.invoice_id.is_in(settled) & EmailMessage.status.is_in(["queued"])
-        )
-        await Task.update({Task.done_at: now, Task.outcome: N_("Paid: closed by the system.")}).where(
-            Task.invoice.is_in(settled) & Task.done_at.is_null() & (Task.kind != "callback")
-        )
-        for pause_row in await Pause.select(Pause.id).where(Pause.invoice.is_in(settled) & Pause.ended_at.is_null()):
-            await _end(pause_row["id"], "paid", actor, now)
-        await untrack(settled)
-    await mark_stale([r["id"] for r in rows if r["status"] == "issued"])
-    for client_id in sorted({r["client"] for r in rows}):
-        await lift_if_clear(client_id, actor, now)
+
+async def states_before_money(invoice_ids: list[int]) -> dict[int, str]:
+    """Each invoice's state before money moves (read before billing books it, in its transaction)."""
+    return await states_of(invoice_ids)
+
+
+async def money_moved(invoice_ids: list[int], before: dict[int, str], actor: Actor, *, event: str, now: dt.datetime,
+                      source: tuple[str, int] | None = None, reason: str = "") -> dict[int, str]:
+    """Money moved on these invoices (portal.settlement, after billing booked it): one paid in full or
+    cancelled stops at once; one partly paid goes on with the ladder on the remainder. `event`:
+    "payment", "invoice_cancelled", or the dispute event a credit note answers."""
+    async with db.transaction():
+        rows = {r["id"]: r for r in await _statuses(invoice_ids)}
+        settled = [i for i, r in rows.items() if r["status"] != InvoiceStatus.ISSUED]
+        if event in ("dispute_credited", "dispute_corrected"):
+            for invoice_id in settled:
+                await _end_open(invoice_id, ("dispute",), "resolved", actor, now)
+        if settled:
+            await _let_go(settled, actor, now, "paid" if event == "payment" else "cancelled")
+        await mark_stale([i for i, r in rows.items() if r["status"] == InvoiceStatus.ISSUED])
+        after = await states_of(invoice_ids)
+        await _show_pauses([i for i in invoice_ids if i not in settled])
+        for invoice_id, row in rows.items():
+            kind = ("payment_full" if row["status"] != InvoiceStatus.ISSUED else "payment_partial") if event == "payment" else event
+            if event == "invoice_cancelled" or (kind == "payment_partial" and before.get(invoice_id) == after.get(invoice_id)):
+                continue  # billing's own event says it all
+            if kind in EVENTS_OF_MONEY and before.get(invoice_id) == "settled":
+                continue  # money after the ladder ended: nothing to change
+            details = {"reason": reason} if reason else {}
+            await audit.record(actor, "escalation_changed", "invoice", invoice_id, client_id=row["client"],
+                               before={"state": before.get(invoice_id, "")},
+                               after={"event": kind, "state": after.get(invoice_id, "settled"), **details})
+    return after
+
+
+async def reopened(invoice_ids: list[int]) -> None:
+    """A payment was reversed: the invoices open again get their state back and are decided again."""
+    await track(invoice_ids)
+
+
+EVENTS_OF_MONEY = ("payment_partial", "payment_full", "dispute_credited", "dispute_corrected")
 
 
 @dataclass(frozen=True)
 class Event:
-    """Something that happened to some invoices. `kind` is one of transitions.EVENTS, or
-    "payment" (billing's: split into payment_partial / payment_full per invoice). `until` bounds
-    the pause an event starts (the caller computes it from policy: negotiation.rules.pause_until)."""
+    """Something that happened to some invoices (money moving is not one: portal.settlement calls
+    money_moved). `kind` is one of transitions.EVENTS. `until` bounds the pause an event starts (the
+    caller computes it from policy: negotiation.rules.pause_until)."""
 
     kind: str
     invoice_ids: tuple[int, ...]
@@ -213,10 +241,9 @@ REFUSALS = {
 }
 
 
-async def states_of(invoice_ids: list[int], *, before_payment: bool = False) -> dict[int, str]:
+async def states_of(invoice_ids: list[int]) -> dict[int, str]:
     """Each invoice's escalation state (transitions.STATES) from its status, open pauses and whether
-    a legal step waits for an admin. `before_payment`: billing has just booked a payment in this
-    transaction; the state it had before that (its pauses are still open)."""
+    a legal step waits for an admin."""
     if not invoice_ids:
         return {}
     rows = await _statuses(invoice_ids)
@@ -230,7 +257,7 @@ async def states_of(invoice_ids: list[int], *, before_payment: bool = False) -> 
     }
     return {
         r["id"]: transitions.state_of(
-            kinds.get(r["id"], set()), settled=r["status"] != "issued" and not before_payment, blocked=r["id"] in blocked
+            kinds.get(r["id"], set()), settled=r["status"] != InvoiceStatus.ISSUED, blocked=r["id"] in blocked
         )
         for r in rows
     }
@@ -245,29 +272,25 @@ async def feed(event: Event) -> dict[int, str]:
     now = event.now or utcnow()
     ids = sorted(set(event.invoice_ids))
     async with db.transaction():
-        # billing has just settled these invoices in this transaction (a payment, or a credit note that
-        # resolves a dispute): the state before is read from their pauses, as if still open
-        before = await states_of(ids, before_payment=event.kind in ("payment", "dispute_credited", "dispute_corrected"))
+        if event.kind not in _HANDLERS:
+            raise ValueError(event.kind)
+        before = await states_of(ids)
         if set(before) != set(ids):
             raise LookupError(sorted(set(ids) - set(before)))
         rows = {r["id"]: r for r in await _statuses(ids)}
-        kinds = _event_kinds(event.kind, rows)
         for invoice_id in ids:
-            kind = kinds[invoice_id]
-            if not transitions.allowed(before[invoice_id], kind):
-                if kind in ("payment_partial", "payment_full", "spec_approved") and before[invoice_id] == "settled":
-                    continue  # money or an approval after the ladder ended: nothing to change
-                raise EscalationError(REFUSALS.get(kind, "This cannot be done in the invoice's current state."))
+            if not transitions.allowed(before[invoice_id], event.kind):
+                if event.kind == "spec_approved" and before[invoice_id] == "settled":
+                    continue  # an approval after the ladder ended: nothing to change
+                raise EscalationError(REFUSALS.get(event.kind, "This cannot be done in the invoice's current state."))
         await _HANDLERS[event.kind](event, ids, now)
         after = await states_of(ids)
         await _show_pauses(ids)
         for invoice_id in ids:
-            if kinds[invoice_id] == "payment_partial" and before[invoice_id] == after[invoice_id]:
-                continue  # billing's own payment_recorded event says it all
             await audit.record(
                 event.actor, "escalation_changed", "invoice", invoice_id, client_id=rows[invoice_id]["client"],
                 before={"state": before[invoice_id]},
-                after={"event": kinds[invoice_id], "state": after[invoice_id], **({"reason": event.reason} if event.reason else {})},
+                after={"event": event.kind, "state": after[invoice_id], **({"reason": event.reason} if event.reason else {})},
             )
         await mark_stale(ids)
     return after
@@ -275,6 +298,8 @@ async def feed(event: Event) -> dict[int, str]:
 
 async def _show_pauses(invoice_ids: list[int]) -> None:
     """The worklist and the client's page show the pause at once, not after the next tick."""
+    if not invoice_ids:
+        return
     open_pauses: dict[int, dict] = {}
     for p in await Pause.select(Pause.invoice, Pause.kind, Pause.until).where(
         Pause.invoice.is_in(invoice_ids) & Pause.ended_at.is_null()
@@ -291,21 +316,6 @@ async def _show_pauses(invoice_ids: list[int]) -> None:
         if pause_row is None:  # a legal step waiting for an admin still waits
             query = query.where(DunningState.paused_kind.not_in(list(rules.BLOCKING)))
         await query
-
-
-def _event_kinds(kind: str, rows: dict[int, dict]) -> dict[int, str]:
-    if kind not in _HANDLERS:
-        raise ValueError(kind)
-    if kind != "payment":
-        return dict.fromkeys(rows, kind)
-    return {i: "payment_full" if r["status"] != "issued" else "payment_partial" for i, r in rows.items()}
-
-
-async def _payment(event: Event, ids: list[int], now: dt.datetime) -> None:
-    from portal.negotiation import plans  # a plan listens to the payments of its invoices
-
-    await on_payment(ids, event.actor, now)
-    await plans.after_payment(ids, event.actor, now)
 
 
 async def _noted(event: Event, ids: list[int], now: dt.datetime) -> None:
@@ -355,23 +365,12 @@ async def _end_open(invoice_id: int, kinds: tuple[str, ...], end_reason: str, ac
         await _end(row["id"], end_reason, actor, now)
 
 
-async def _settled_by_billing(event: Event, ids: list[int], now: dt.datetime) -> None:
-    """A credit note or a correction cancelled the invoice (billing did, in this transaction):
-    its dispute pause ends and the ladder lets go of it."""
-    for invoice_id in ids:
-        await _end_open(invoice_id, ("dispute",), "resolved", event.actor, now)
-    await on_payment(ids, event.actor, now)
-
-
 _HANDLERS = {
-    "payment": _payment,
     "spec_approved": _noted,
     "installment_paid": _noted,
     "promise": _promise,
     "dispute_opened": _pausing("dispute"),
     "dispute_rejected": _ending(("dispute",), "resolved"),
-    "dispute_credited": _settled_by_billing,
-    "dispute_corrected": _settled_by_billing,
     "proposal": _pausing("proposal", replaces=("proposal",)),
     "schedule_rejected": _ending(("proposal",), "rejected"),
     "plan_accepted": _pausing("plan", ends=("proposal", "promise", "manual"), end_reason="plan"),

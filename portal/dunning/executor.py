@@ -18,16 +18,17 @@ from dataclasses import dataclass, field
 
 from portal import bulk, db
 from portal.audit import service as audit
-from portal.audit.tables import AuditEvent
 from portal.billing.tables import Invoice
+from portal.billing.rules import InvoiceStatus
 from portal.clients.tables import Client, Contact
 from portal.clock import utcnow
-from portal.dunning import rules
+from portal.dunning import notices, rules
 from portal.dunning.people import assignee_for, staff_by_role, staff_languages
-from portal.dunning.tables import ClientNotice, DunningAction, LadderStep, Letter
-from portal.mail.tables import EmailMessage
+from portal.dunning.tables import DunningAction, LadderStep, Letter
+from portal.mail import service as mail
 from portal.messages import N_
-from portal.tasks.tables import Notification, Task
+from portal.tasks import notifications
+from portal.tasks import service as tasks
 from portal.web import i18n
 
 log = logging.getLogger("portal.dunning")
@@ -222,7 +223,7 @@ def _worded(step: dict, client: dict, invoice: dict, as_of: dt.datetime, firm_na
 async def _carry_out(action: dict, ctx: _Context, fx: Effects, as_of: dt.datetime, firm_name: str, tz: str) -> None:
     invoice, client, step = ctx.invoices[action["invoice"]], ctx.clients[action["client"]], ctx.steps[action["step"]]
     action_id, channel = action["id"], action["channel"]
-    if invoice["status"] != "issued" or invoice["total_minor"] - invoice["paid_minor"] <= 0:
+    if invoice["status"] != InvoiceStatus.ISSUED or invoice["total_minor"] - invoice["paid_minor"] <= 0:
         fx.outcomes[action_id] = ("cancelled", N_("paid before it was carried out"))
         return
     client_language = client["language"] or "en"
@@ -277,21 +278,13 @@ def _as_utc(value) -> dt.datetime:
 
 
 async def _write(fx: Effects, as_of: dt.datetime) -> None:
-    made = await bulk.insert_many(Task, (Task.kind, Task.assignee, Task.client, Task.invoice, Task.due_at, Task.title, Task.note,
-                                         Task.dunning_action, Task.created_at), fx.tasks,
-                                  on_conflict="ON CONFLICT (dunning_action) DO NOTHING", returning=(Task.id, Task.dunning_action))
-    task_of = {row["dunning_action"]: row["id"] for row in made}
-    await bulk.insert_many(EmailMessage, (EmailMessage.key, EmailMessage.to_address, EmailMessage.subject, EmailMessage.body,
-                                          EmailMessage.client, EmailMessage.invoice_id, EmailMessage.status, EmailMessage.attempts,
-                                          EmailMessage.next_attempt_at, EmailMessage.created_at), fx.emails,
-                           on_conflict="ON CONFLICT (key) DO NOTHING")
+    task_of = await tasks.create_for_actions(fx.tasks)
+    await mail.queue_many(fx.emails)
     await bulk.insert_many(Letter, (Letter.action, Letter.invoice, Letter.client, Letter.kind, Letter.language, Letter.subject,
                                     Letter.body, Letter.deadline, Letter.status, Letter.created_at), fx.letters,
                            on_conflict="ON CONFLICT (action) DO NOTHING")
-    await bulk.insert_many(ClientNotice, (ClientNotice.client, ClientNotice.kind, ClientNotice.message, ClientNotice.link,
-                                          ClientNotice.created_at), fx.notices)
-    await bulk.insert_many(Notification, (Notification.user, Notification.created_at, Notification.message, Notification.link),
-                           fx.notifications)
+    await notices.post_many(fx.notices)
+    await notifications.notify_many(fx.notifications)
     await audit.record_system_events(fx.events, at=as_of)
     await bulk.update_many(
         DunningAction, DunningAction.id,
@@ -313,10 +306,8 @@ async def _retry_or_fail(errors: list[tuple[int, str]], as_of: dt.datetime, max_
         if attempts >= max_attempts:
             await DunningAction.update({DunningAction.status: "failed", DunningAction.attempts: attempts,
                                         DunningAction.last_error: message, DunningAction.done_at: as_of}).where(DunningAction.id == action_id)
-            await AuditEvent.insert(AuditEvent(
-                at=as_of, actor=None, actor_label="system", action="dunning_step_failed", object_type="invoice",
-                object_id=row["invoice"], client_id=row["client"], before={}, after={"error": message, "attempts": attempts}, ip="",
-            ))
+            await audit.record_system_events([("dunning_step_failed", "invoice", row["invoice"], row["client"], {},
+                                               {"error": message, "attempts": attempts})], at=as_of)
             report.failed += 1
         else:
             await DunningAction.update({DunningAction.attempts: attempts, DunningAction.last_error: message,

@@ -20,11 +20,11 @@ from portal.dunning.ladders import LadderNotFound
 from portal.settings import LANGUAGES
 from portal.web.flash import flash
 from portal.web.forms import form_data
-from portal.web.guards import roles, staff_only
+from portal.web.guards import allowed, staff_only
 from portal.web.i18n import gettext as _
 from portal.web.responses import actor, current_user, found_or_404, is_htmx, page, see_other
 
-CHANGERS = roles(Role.CREDIT_CONTROLLER)
+CHANGERS = allowed("control_dunning")
 BASE = "/staff/dunning/ladders"
 NEW_STEP_DEFAULTS = {"offset_days": "0", "time_of_day": "10:00", "channel": "email", "assignee": "manager",
                      "deadline_days": "0"}
@@ -43,7 +43,7 @@ def _options(purpose: str = ladder_rules.DEBT) -> dict:
 
 
 def _can_change(request: Request) -> bool:
-    return current_user(request).has_role(Role.CREDIT_CONTROLLER)
+    return current_user(request).can.control_dunning
 
 
 def _id_or_none(raw: str) -> int | None:

@@ -24,6 +24,7 @@ from portal.clock import utcnow
 from portal.dunning.tables import Letter
 from portal.messages import N_
 from portal.tasks.rules import local_today
+from portal.tasks import service as tasks
 from portal.tasks.tables import Task
 from portal.web.i18n import gettext as _
 from portal.web.pagination import Page, decode_cursor, encode_cursor
@@ -159,15 +160,12 @@ async def mark_sent(letter_id: int, actor: Actor, *, now: dt.datetime | None = N
         await Letter.update({Letter.status: SENT, Letter.sent_at: now, Letter.sent_by: actor.user_id}).where(
             (Letter.id == letter_id) & (Letter.status == TO_SEND)
         )
-        open_task = (Task.dunning_action == letter["action"]) & Task.done_at.is_null()
-        task = await Task.select(Task.id).where(open_task).first()
-        if task is not None:
-            await Task.update({Task.done_at: now, Task.outcome: _("Sent")}).where(open_task)
+        closed = await tasks.close_for_action(letter["action"], _("Sent"), now)
         await audit.record(actor, "letter_sent", "invoice", letter["invoice"], client_id=letter["client"],
                            before={"status": TO_SEND},
                            after={"status": SENT, "letter": letter["kind"], "subject": letter["subject"],
-                                  "task_closed": task is not None})
-    return MarkResult(sent=True, task_closed=task is not None)
+                                  "task_closed": closed})
+    return MarkResult(sent=True, task_closed=closed)
 
 
 # --- the printed letter -------------------------------------------------------------------------

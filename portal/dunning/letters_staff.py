@@ -22,19 +22,19 @@ from portal.clock import utcnow
 from portal.dunning import case_file, letters
 from portal.web import i18n
 from portal.web.flash import flash
-from portal.web.guards import roles, staff_only
+from portal.web.guards import allowed, staff_only
 from portal.web.i18n import gettext as _
 from portal.web.responses import actor, current_user, found_or_404, is_htmx, page, see_other
 
 HOME = "/staff/dunning/letters"
-SENDERS = roles(Role.CREDIT_CONTROLLER, Role.NEGOTIATOR)  # admins always pass
+SENDERS = allowed("send_letters")
 CASE_FILE_READERS = SENDERS
 _INVOICE_STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 _INVOICE_SHEET = re.compile(r'<main class="sheet">(.*)</main>', re.S)
 
 
 def _may_send(request: Request) -> bool:
-    return current_user(request).has_role(Role.CREDIT_CONTROLLER, Role.NEGOTIATOR)
+    return current_user(request).can.send_letters
 
 
 def _labels() -> dict:

@@ -13,8 +13,9 @@ import datetime as dt
 import os
 from typing import Callable, Iterator
 
-from portal import db
+from portal import bulk, db
 from portal.billing.tables import Invoice
+from portal.billing.rules import InvoiceKind, InvoiceStatus
 from portal.clients.tables import Client, Contact
 from portal.clock import utcnow
 from portal.dunning import sanction_rules as rules
@@ -81,7 +82,7 @@ async def recipient_of(client_id: int) -> str:
 
 async def notify_client(
     client_id: int, kind: str, message: str, *, link: str = "", email_key: str | None = None,
-    subject: str | None = None, now: dt.datetime | None = None,
+    subject: str | None = None, now: dt.datetime | None = None, language: str | None = None,
 ) -> int:
     """Tell the client something: a notice on its home page and, with `email_key`, an email to its
     primary contact in its language (once per key). Write `message` in the client's language.
@@ -95,7 +96,7 @@ async def notify_client(
         if email_key:
             address = await recipient_of(client_id)
             if address:
-                with speaking(await client_language(client_id)):
+                with speaking(language or await client_language(client_id)):
                     title = subject or i18n.gettext(SUBJECTS.get(kind, DEFAULT_SUBJECT))
                     footer = i18n.gettext(EMAIL_FOOTER, url=portal_address(link or "/client"))
                 await queue_email(key=email_key, to_address=address, subject=title, body=f"{text}\n\n{footer}\n", client_id=client_id)
@@ -107,9 +108,20 @@ async def tell_client(client_id: int, kind: str, words: Callable[[], tuple[str, 
     """A notice and an email about the client's orders and money (an invoice issued, a spec to approve,
     a payment received, production started). `words()` returns (subject, message); it is called in
     the client's language, so its amounts and dates are written as the client writes them."""
-    with speaking(await client_language(client_id)):
+    language = await client_language(client_id)
+    with speaking(language):
         subject, message = words()
-    return await notify_client(client_id, kind, message, link=link, email_key=email_key, subject=subject, now=now)
+    return await notify_client(client_id, kind, message, link=link, email_key=email_key, subject=subject, now=now,
+                               language=language)
+
+
+NOTICE_COLUMNS = (ClientNotice.client, ClientNotice.kind, ClientNotice.message, ClientNotice.link, ClientNotice.created_at)
+
+
+async def post_many(rows: list[tuple]) -> None:
+    """Many notices in one statement (the dunning tick): rows of NOTICE_COLUMNS, each message in its
+    client's language. Joins the caller's transaction."""
+    await bulk.insert_many(ClientNotice, NOTICE_COLUMNS, rows)
 
 
 # --- staff change a client's terms --------------------------------------------------------------
@@ -186,7 +198,7 @@ async def upcoming_payments(client_id: int, today: dt.date, limit: int = 10) -> 
         Invoice.id, Invoice.code, Invoice.kind, Invoice.status, Invoice.currency, Invoice.due_date,
         Invoice.total_minor, Invoice.paid_minor,
     ).where(
-        (Invoice.client == client_id) & (Invoice.kind == "invoice") & (Invoice.status == "issued") & (Invoice.due_date >= today)
+        (Invoice.client == client_id) & (Invoice.kind == InvoiceKind.INVOICE) & (Invoice.status == InvoiceStatus.ISSUED) & (Invoice.due_date >= today)
     ).order_by(Invoice.due_date).order_by(Invoice.id).limit(limit)
     upcoming = [row for row in rows if rules.is_upcoming(row, today)]
     for row in upcoming:

@@ -12,17 +12,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from piccolo.query.mixins import OnConflictAction
-
 from portal import bulk, db
 from portal.audit import service as audit
 from portal.billing.tables import Invoice
 from portal.clock import utcnow
 from portal.dunning import prepayment, rules, transitions
+from portal.dunning.people import first_of_role
 from portal.dunning.tables import DunningAction, DunningState, Ladder, LadderStep, Pause
 from portal.tasks import notifications
 from portal.messages import N_
-from portal.tasks.tables import Task
+from portal.tasks import service as tasks
 from portal.web import i18n
 
 BATCH = 1000
@@ -232,8 +231,6 @@ async def _approval_tasks(actions: list[dict], rows: dict[int, dict]) -> None:
     """A privileged client's legal step waits for an admin: a task for the first active admin."""
     if not actions:
         return
-    from portal.dunning.people import first_of_role
-
     admin = await first_of_role("admin")
     if admin is None:
         return
@@ -242,11 +239,9 @@ async def _approval_tasks(actions: list[dict], rows: dict[int, dict]) -> None:
         note = i18n.gettext("A privileged client: court or legal hand-over needs an admin's approval.")
         titles = {a["id"]: i18n.gettext("Approve legal hand-over: %(client)s, %(invoice)s", client=rows[a["invoice"]]["client_name"],
                                         invoice=rows[a["invoice"]]["code"]) for a in actions}
-    await Task.insert(*[
-        Task(kind="approval", assignee=admin, client=a["client"], invoice=a["invoice"], due_at=now, title=titles[a["id"]][:200],
-             note=note, created_at=now, dunning_action=a["id"])
-        for a in actions
-    ]).on_conflict(target=Task.dunning_action, action=OnConflictAction.do_nothing)
+    await tasks.create_for_actions([
+        ("approval", admin, a["client"], a["invoice"], now, titles[a["id"]][:200], note, a["id"], now) for a in actions
+    ])
 
 
 _AUDIT_ACTIONS = {"pending": "dunning_step_due", "skipped": "dunning_step_skipped", "awaiting_approval": "dunning_step_awaiting_approval"}

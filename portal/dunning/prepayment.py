@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from piccolo.columns.combination import Combinable
-
+from portal import db
 from portal.audit.service import Actor
 from portal.billing.tables import Invoice
+from portal.billing.rules import InvoiceKind, InvoiceStatus
+from portal.dunning import escalation, transitions
+from portal.dunning.tables import Pause
 from portal.messages import N_
 from portal.orders.rules import PREPAYMENT_STAGES
+from portal.tasks import service as tasks
 
 STAGES = tuple(stage.value for stage in PREPAYMENT_STAGES)
 _STAGE_LIST = ", ".join(f"'{stage}'" for stage in STAGES)  # our own constants, never user input
@@ -34,11 +37,6 @@ LADDER_OF_INVOICE = (
     "ELSE COALESCE(cl.ladder, sl.ladder) END"
 )
 IS_PREPAYMENT = f"(o.stage IN ({_STAGE_LIST}))"
-
-
-def not_prepayment() -> Combinable:
-    """A condition on Invoice: the invoice is a debt, not the prepayment of an order still waiting."""
-    return Invoice.order.is_null() | Invoice.order.stage.not_in(list(STAGES))
 
 
 async def ladder_ids_for_invoices(invoice_ids: list[int]) -> dict[int, int | None]:
@@ -64,7 +62,7 @@ async def prepayment_invoice_ids(invoice_ids: list[int]) -> set[int]:
 async def open_prepayments(*, order_id: int | None = None, client_id: int | None = None) -> list[int]:
     """The open prepayment invoices of one order, or of every waiting order of a client."""
     query = Invoice.select(Invoice.id).where(
-        (Invoice.kind == "invoice") & (Invoice.status == "issued") & Invoice.order.stage.is_in(list(STAGES))
+        (Invoice.kind == InvoiceKind.INVOICE) & (Invoice.status == InvoiceStatus.ISSUED) & Invoice.order.stage.is_in(list(STAGES))
     )
     if order_id is not None:
         query = query.where(Invoice.order == order_id)
@@ -77,12 +75,43 @@ async def open_prepayments(*, order_id: int | None = None, client_id: int | None
 
 # --- a callback holds the prepayment reminders ----------------------------------------------------
 
+async def schedule_callback(form: dict[str, str], actor: Actor, *, tz: str, now: dt.datetime | None = None,
+                            assignee_id: int | None = None):
+    """"Call me in two weeks": the callback (tasks.service) and, about a waiting order, the hold of its
+    prepayment reminders until then, in one transaction. Returns (task id or None, Checked)."""
+    async with db.transaction():
+        task_id, checked = await tasks.create_callback(form, actor, tz=tz, now=now, assignee_id=assignee_id)
+        if task_id is not None:
+            task = await tasks.get_task(task_id, tz=tz)
+            await hold_for_callback(task_id, task["due_at"], actor, order_id=task["order"], client_id=task["client"])
+    return task_id, checked
+
+
+async def move_callback(task_id: int, form: dict[str, str], actor: Actor, *, tz: str, now: dt.datetime | None = None,
+                        is_admin: bool = False):
+    """Another day for the callback: the hold moves with it. Raises tasks.TaskNotFound."""
+    async with db.transaction():
+        checked = await tasks.move(task_id, form, actor, tz=tz, now=now, is_admin=is_admin)
+        if checked.ok:
+            task = await tasks.get_task(task_id, tz=tz)
+            if task["kind"] == tasks.CALLBACK:
+                await hold_for_callback(task_id, task["due_at"], actor, order_id=task["order"], client_id=task["client"])
+    return checked
+
+
+async def complete_callback(task_id: int, outcome: str, actor: Actor, *, is_admin: bool = False):
+    """The callback was made: what it held goes on. Raises tasks.TaskNotFound."""
+    async with db.transaction():
+        checked = await tasks.complete(task_id, outcome, actor, is_admin=is_admin)
+        if checked.ok:
+            await release_callback(task_id, actor)
+    return checked
+
+
 async def hold_for_callback(task_id: int, due_at: dt.datetime, actor: Actor, *, order_id: int | None, client_id: int) -> list[int]:
     """A callback agreed about an order (or a client) holds the reminders of its waiting prepayments
     until the callback's time; a moved callback moves the hold. Joins the caller's transaction.
     Returns the invoices held (those whose state allows it: a disputed one stays disputed)."""
-    from portal.dunning import escalation, transitions
-
     ids = await open_prepayments(order_id=order_id, client_id=None if order_id else client_id)
     states = await escalation.states_of(ids)
     held = [i for i in ids if transitions.allowed(states.get(i, "settled"), "callback_agreed")]
@@ -94,9 +123,6 @@ async def hold_for_callback(task_id: int, due_at: dt.datetime, actor: Actor, *, 
 
 async def release_callback(task_id: int, actor: Actor) -> list[int]:
     """The callback was made: the reminders it held go on. Joins the caller's transaction."""
-    from portal.dunning import escalation
-    from portal.dunning.tables import Pause
-
     rows = await Pause.select(Pause.invoice).where(
         (Pause.kind == "callback") & (Pause.source_type == "task") & (Pause.source_id == task_id) & Pause.ended_at.is_null()
     )

@@ -17,18 +17,18 @@ from portal.dunning import reasons
 from portal.tasks.rules import local_today
 from portal.web.flash import flash
 from portal.web.forms import form_data
-from portal.web.guards import roles, staff_only
+from portal.web.guards import allowed, staff_only
 from portal.web.i18n import gettext as _
 from portal.web.responses import actor, current_user, is_htmx, page, see_other
 
 HOME = "/staff/dunning/reasons"
-EDITORS = roles(Role.CREDIT_CONTROLLER)  # admins always pass
+EDITORS = allowed("control_dunning")
 
 
 async def _catalogue(request: Request, **extra) -> dict:
     return {
         "reasons": await reasons.list_reasons(),
-        "can_edit": current_user(request).has_role(Role.CREDIT_CONTROLLER),
+        "can_edit": current_user(request).can.control_dunning,
         "add_values": {}, "add_errors": {}, "rename_id": None, "rename_values": {}, "rename_errors": {},
         **extra,
     }

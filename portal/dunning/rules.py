@@ -26,6 +26,7 @@ import functools
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from portal.clock import local_at, local_date
 from portal.messages import N_
 
 CHANNELS = (
@@ -162,16 +163,6 @@ class Decision:
 def parse_time(value: str) -> dt.time:
     hours, minutes = value.split(":")
     return dt.time(int(hours), int(minutes))
-
-
-@functools.lru_cache(maxsize=65536)
-def local_at(day: dt.date, at: dt.time, tz: str) -> dt.datetime:
-    """`day` at `at` in the firm's zone, as UTC."""
-    return dt.datetime.combine(day, at, tzinfo=ZoneInfo(tz)).astimezone(dt.timezone.utc)
-
-
-def local_date(moment: dt.datetime, tz: str) -> dt.date:
-    return moment.astimezone(ZoneInfo(tz)).date()
 
 
 def shift_days(step: Step, invoice: InvoiceFacts) -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from portal.billing.rules import InvoiceStatus
+from portal.billing import rules as billing_rules
 from portal.messages import N_
 
 SANCTION_KINDS = ("remove_discount", "lower_priority", "credit_hold")
@@ -134,17 +136,12 @@ def changed_terms(before: dict, after: dict) -> list[str]:
     return [name for name in WATCHED_TERMS if name in before and name in after and before[name] != after[name]]
 
 
-def is_overdue(invoice: dict, today: dt.date) -> bool:
-    """An issued invoice with a balance whose due date has passed (due today is not overdue)."""
-    return (
-        invoice["kind"] == "invoice" and invoice["status"] == "issued"
-        and invoice["total_minor"] > invoice["paid_minor"] and invoice["due_date"] < today
-    )
+is_overdue = billing_rules.is_overdue  # what makes a debt overdue is billing's (one definition)
 
 
 def is_upcoming(invoice: dict, today: dt.date) -> bool:
     """An issued invoice with a balance that is not yet overdue."""
     return (
-        invoice["kind"] == "invoice" and invoice["status"] == "issued"
+        invoice["kind"] == "invoice" and invoice["status"] == InvoiceStatus.ISSUED
         and invoice["total_minor"] > invoice["paid_minor"] and invoice["due_date"] >= today
     )

@@ -10,15 +10,17 @@ sales manager.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from portal import db
 from portal.audit import service as audit
 from portal.audit.service import Actor
 from portal.auth.tables import User
+from portal.billing import conditions
 from portal.billing.tables import Invoice
-from portal.clients.tables import Client
-from portal.clock import utcnow
+from portal.clients import service as clients
+from portal.clock import firm_today, utcnow
 from portal.dunning import prepayment
 from portal.dunning import sanction_rules as rules
 from portal.dunning.notices import notify_client, speaking
@@ -27,31 +29,8 @@ from portal.tasks.notifications import notify
 from portal.web import i18n
 
 
-def firm_today(now: dt.datetime, tz: str | None = None) -> dt.date:
-    """The firm's local date at `now` (the zone is set per request and per dunning run from
-    settings.firm_timezone; pass `tz` to name it)."""
-    return now.astimezone(ZoneInfo(tz or i18n.current_timezone())).date()
-
-
-async def _locked_client(client_id: int) -> dict:
-    query = Client.select(
-        Client.id, Client.name, Client.language, Client.sales_manager, Client.discount_bp,
-        Client.service_priority, Client.on_credit_hold,
-    ).where(Client.id == client_id)
-    if db.is_postgres():  # a payment lifting and a step applying for one client queue here
-        query = query.lock_rows("NO KEY UPDATE")  # rows that reference the client (FK checks) need not wait
-    client = await query.first()
-    if client is None:
-        raise LookupError(client_id)
-    return client
-
-
 def _terms(client: dict) -> rules.Terms:
     return rules.Terms(client["discount_bp"], client["service_priority"], client["on_credit_hold"])
-
-
-def _columns(updates: dict) -> dict:
-    return {getattr(Client, name): value for name, value in updates.items()}
 
 
 async def _tell_manager(client: dict, message: str, what: list[str]) -> None:
@@ -74,14 +53,13 @@ async def apply_sanction(client_id: int, kind: str, actor: Actor, *, action_id: 
         raise ValueError(f"unknown sanction {kind!r}")
     now = now or utcnow()
     async with db.transaction():
-        client = await _locked_client(client_id)
+        client = await clients.lock_for_terms(client_id)
         if await Sanction.exists().where((Sanction.client == client_id) & (Sanction.kind == kind) & Sanction.lifted_at.is_null()):
             return rules.already_active_outcome(kind)
         plan = rules.plan_sanction(kind, _terms(client))
         sanction = Sanction(client=client_id, kind=kind, previous_value=plan.previous_value, action=action_id, applied_at=now)
         await sanction.save()
-        if plan.updates:
-            await Client.update({**_columns(plan.updates), Client.updated_at: now}).where(Client.id == client_id)
+        await clients.set_terms(client_id, plan.updates, now)
         await audit.record(
             actor, "sanction_applied", "client", client_id, client_id=client_id,
             before={name: client[name] for name in plan.updates},
@@ -94,7 +72,7 @@ async def apply_sanction(client_id: int, kind: str, actor: Actor, *, action_id: 
                     priority=i18n.gettext(rules.priority_text(client["service_priority"])),
                 )
             await notify_client(client_id, "sanction_applied", message, link="/client/invoices",
-                                email_key=f"sanction-{sanction.id}", now=now)
+                                email_key=f"sanction-{sanction.id}", now=now, language=client["language"])
         await _tell_manager(client, rules.MANAGER_APPLIED, [rules.STAFF_LABELS[kind]])
     return plan.outcome
 
@@ -103,29 +81,33 @@ async def has_overdue_debt(client_id: int, today: dt.date) -> bool:
     rows = await Invoice.select(
         Invoice.kind, Invoice.status, Invoice.due_date, Invoice.total_minor, Invoice.paid_minor,
     ).where(
-        (Invoice.client == client_id) & (Invoice.kind == "invoice") & (Invoice.status == "issued") & (Invoice.due_date < today)
-        & prepayment.not_prepayment()
+        (Invoice.client == client_id) & conditions.overdue_debt(today)
     )
     return any(rules.is_overdue(row, today) for row in rows)
 
 
-async def lift_if_clear(client_id: int, actor: Actor, now: dt.datetime | None = None, *, tz: str | None = None) -> int:
+@dataclass(frozen=True)
+class Lifted:
+    count: int = 0
+    hold_lifted: bool = False  # the client's orders that waited only for the hold may enter production now
+
+
+async def lift_if_clear(client_id: int, actor: Actor, now: dt.datetime | None = None, *, tz: str | None = None) -> Lifted:
     """Lift every active sanction of a client that has no overdue debt left: the replaced values
-    come back (unless staff set newer ones), the hold ends and orders that waited only for it move
-    on. Returns how many were lifted (0 while overdue debt remains)."""
+    come back (unless staff set newer ones) and the hold ends (portal.settlement then lets the
+    production gates of its waiting orders look again). Nothing while overdue debt remains."""
     now = now or utcnow()
     async with db.transaction():
-        if await has_overdue_debt(client_id, firm_today(now, tz)):
-            return 0
         if not await Sanction.exists().where((Sanction.client == client_id) & Sanction.lifted_at.is_null()):
-            return 0
-        client = await _locked_client(client_id)
+            return Lifted()
+        if await has_overdue_debt(client_id, firm_today(tz, now)):
+            return Lifted()
+        client = await clients.lock_for_terms(client_id)
         active = await Sanction.select().where((Sanction.client == client_id) & Sanction.lifted_at.is_null()).order_by(Sanction.id)
         if not active:
-            return 0
+            return Lifted()
         updates = rules.restore_updates(active, _terms(client))
-        if updates:
-            await Client.update({**_columns(updates), Client.updated_at: now}).where(Client.id == client_id)
+        await clients.set_terms(client_id, updates, now)
         await Sanction.update({Sanction.lifted_at: now, Sanction.lift_reason: rules.LIFT_REASON}).where(
             Sanction.id.is_in([s["id"] for s in active])
         )
@@ -138,9 +120,7 @@ async def lift_if_clear(client_id: int, actor: Actor, now: dt.datetime | None = 
             )
         await _tell_client_lifted(client, active, updates, now)
         await _tell_manager(client, rules.MANAGER_LIFTED, [rules.STAFF_LABELS[s["kind"]] for s in active])
-        if "on_credit_hold" in updates:
-            await _refresh_production_gates(client_id, actor)
-    return len(active)
+    return Lifted(len(active), "on_credit_hold" in updates)
 
 
 def _restores(kind: str, column: str) -> bool:
@@ -162,25 +142,11 @@ async def _tell_client_lifted(client: dict, active: list[dict], updates: dict, n
         ]
         message = i18n.gettext(rules.LIFTED_MESSAGE, changes=", ".join(changes))
     await notify_client(client["id"], "sanctions_lifted", message, link="/client",
-                        email_key=f"sanctions-lifted-{active[0]['id']}", now=now)
+                        email_key=f"sanctions-lifted-{active[0]['id']}", now=now, language=client["language"])
 
 
 def _restored_kind(kind: str, updates: dict) -> bool:
     return any(_restores(kind, name) for name in updates)
-
-
-async def _refresh_production_gates(client_id: int, actor: Actor) -> None:
-    """The hold is gone: each order of the client still before production looks at its gate again
-    (the same refresh a payment triggers), so one that waited only for the hold enters production."""
-    from portal.orders import rules as order_rules
-    from portal.orders.service import refresh_gate
-    from portal.orders.tables import Order
-
-    waiting = [stage.value for stage in order_rules.BEFORE_PRODUCTION]
-    for order in await Order.select(Order.id, Order.client, Order.stage).where(
-        (Order.client == client_id) & Order.stage.is_in(waiting)
-    ).order_by(Order.id):
-        await refresh_gate(order, actor)
 
 
 # --- reading --------------------------------------------------------------------------------------

@@ -9,12 +9,14 @@ import datetime as dt
 from portal import bulk, db
 from portal.audit import service as audit
 from portal.auth.tables import User
+from portal.clients import service as client_terms
 from portal.clients.tables import Client
+from portal.dunning import notices as client_notices
 from portal.dunning import sanction_rules as rules
 from portal.dunning.notices import DEFAULT_SUBJECT, EMAIL_FOOTER, SUBJECTS, portal_address, speaking
-from portal.dunning.tables import ClientNotice, Sanction
-from portal.mail.tables import EmailMessage
-from portal.tasks.tables import Notification
+from portal.dunning.tables import Sanction
+from portal.mail import service as mail
+from portal.tasks import notifications
 from portal.web import i18n
 
 LINK = "/client/invoices"
@@ -81,18 +83,12 @@ async def apply_sanctions(requests: list[tuple[int, int, str]], now: dt.datetime
 
     await bulk.insert_many(Sanction, (Sanction.client, Sanction.kind, Sanction.previous_value, Sanction.action, Sanction.applied_at),
                            sanctions)
-    await bulk.update_many(
-        Client, Client.id, (Client.discount_bp, Client.service_priority, Client.on_credit_hold, Client.updated_at),
-        [(cid, clients[cid]["discount_bp"], clients[cid]["service_priority"], clients[cid]["on_credit_hold"], now) for cid in sorted(changed)],
-    )
+    await client_terms.set_terms_many(
+        [(cid, clients[cid]["discount_bp"], clients[cid]["service_priority"], clients[cid]["on_credit_hold"]) for cid in sorted(changed)], now)
     await audit.record_system_events(events, at=now)
-    await bulk.insert_many(ClientNotice, (ClientNotice.client, ClientNotice.kind, ClientNotice.message, ClientNotice.link,
-                                          ClientNotice.created_at), notices)
-    await bulk.insert_many(EmailMessage, (EmailMessage.key, EmailMessage.to_address, EmailMessage.subject, EmailMessage.body,
-                                          EmailMessage.client, EmailMessage.invoice_id, EmailMessage.status, EmailMessage.attempts,
-                                          EmailMessage.next_attempt_at, EmailMessage.created_at), emails,
-                           on_conflict="ON CONFLICT (key) DO NOTHING")
-    await bulk.insert_many(Notification, (Notification.user, Notification.created_at, Notification.message, Notification.link), notes)
+    await client_notices.post_many(notices)
+    await mail.queue_many(emails)
+    await notifications.notify_many(notes)
     return outcomes
 
 

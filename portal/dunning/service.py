@@ -14,11 +14,13 @@ from portal.audit.service import Actor
 from portal.auth.roles import Kind
 from portal.auth.tables import User
 from portal.billing.tables import Invoice
+from portal.billing.rules import InvoiceKind, InvoiceStatus
 from portal.clock import utcnow
 from portal.dunning import escalation, rules, transitions
 from portal.dunning.state import for_invoice
 from portal.dunning.tables import DunningAction
 from portal.messages import N_
+from portal.tasks import service as task_service
 from portal.tasks.tables import Task
 
 MAX_REASON = 500
@@ -49,7 +51,7 @@ def _ids(invoice_ids: list[int]) -> list[int]:
 
 async def _open_invoices(ids: list[int]) -> list[dict]:
     return await Invoice.select(Invoice.id, Invoice.client, Invoice.code).where(
-        Invoice.id.is_in(ids) & (Invoice.status == "issued") & (Invoice.kind == "invoice")
+        Invoice.id.is_in(ids) & (Invoice.status == InvoiceStatus.ISSUED) & (Invoice.kind == InvoiceKind.INVOICE)
     )
 
 
@@ -105,8 +107,7 @@ async def reassign_many(invoice_ids: list[int], user_id: int, actor: Actor) -> i
             Task.invoice.is_in(ids) & Task.done_at.is_null() & Task.dunning_action.is_not_null()
         )
         moved = [t for t in tasks if t["assignee"] != user_id]
-        if moved:
-            await Task.update({Task.assignee: user_id}).where(Task.id.is_in([t["id"] for t in moved]))
+        await task_service.reassign([t["id"] for t in moved], user_id)
         for task in moved:
             await audit.record(actor, "dunning_task_reassigned", "invoice", task["invoice"], client_id=task["client"],
                                before={"assignee": task["assignee"]}, after={"assignee": person["name"]})
@@ -132,10 +133,8 @@ async def decide_approval(action_id: int, approve: bool, reason: str, actor: Act
             await DunningAction.update({DunningAction.status: "refused", DunningAction.reason: reason,
                                         DunningAction.done_at: now}).where(DunningAction.id == action_id)
         # the approval task lets go of the action, so the lawyer's own task can name it
-        await Task.update({Task.done_at: now, Task.dunning_action: None,
-                           Task.outcome: "Approved" if approve else f"Refused: {reason}"}).where(
-            (Task.dunning_action == action_id) & (Task.kind == "approval") & Task.done_at.is_null()
-        )
+        await task_service.close_for_action(action_id, N_("Approved") if approve else f"Refused: {reason}", now,
+                                            kind="approval", let_go=True)
         await audit.record(actor, "dunning_step_approved" if approve else "dunning_step_refused", "invoice", action["invoice"],
                            client_id=action["client"], after={"reason": reason})
         await escalation.mark_stale([action["invoice"]])

@@ -15,13 +15,13 @@ from portal.dunning import rules, service, state, worklist
 from portal.web.flash import flash
 from portal.web.forms import form_data
 from portal.web.local_input import date_input_value, parse_date
-from portal.web.guards import roles, staff_only
+from portal.web.guards import allowed, staff_only
 from portal.web.i18n import gettext as _
 from portal.web.i18n import ngettext
 from portal.web.responses import actor, is_htmx, page, see_other
 
-CONTROL = roles(Role.CREDIT_CONTROLLER)  # admins always pass
-ADMINS = roles()
+CONTROL = allowed("control_dunning")
+ADMINS = allowed("decide_hand_overs")
 BULK_ACTIONS = ("pause", "skip", "reassign")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from portal.billing.tables import Invoice
+from portal.billing.rules import InvoiceStatus
 from portal.clients.tables import Client
 from portal.dunning import rules
 from portal.dunning.prepayment import ladder_ids_for_invoices
@@ -54,7 +55,7 @@ async def for_invoice(invoice_id: int, now: dt.datetime, tz: str) -> dict | None
         ladder_name = row["name"] if row else ""
     last = history[-1] if history else None
     return {
-        "ladder_id": ladder_id, "ladder_name": ladder_name, "open": facts.balance_minor > 0 and invoice["status"] == "issued",
+        "ladder_id": ladder_id, "ladder_name": ladder_name, "open": facts.balance_minor > 0 and invoice["status"] == InvoiceStatus.ISSUED,
         "current": last, "due_now": decision.due, "next_step": decision.next_step, "next_at": decision.next_at,
         "paused_by": next((p for p in pauses if decision.paused_by and p["id"] == decision.paused_by.id), None),
         "blocked": decision.blocked, "history": history, "pauses": pauses, "calls": calls,

@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from portal.billing.tables import Invoice
+from portal.billing.rules import InvoiceStatus
 from portal.web.pagination import Page, decode_cursor, encode_cursor
 
 PAGE_SIZE = 50
@@ -119,7 +120,7 @@ async def rows(today: dt.date, filters: Filters, cursor: str | None = None) -> P
         next_cursor = encode_cursor([last["severity"] + 1, last["position"] + 1, last["due_date"].isoformat(), last["id"]])
     # every state is an open invoice's (settling removes it in the same transaction); should one
     # linger, it is not shown, and the cursor above still moves past it
-    return Page(rows=[row for row in found if row["status"] == "issued"], next_cursor=next_cursor, is_first=key is None)
+    return Page(rows=[row for row in found if row["status"] == InvoiceStatus.ISSUED], next_cursor=next_cursor, is_first=key is None)
 
 
 async def view(today: dt.date, filters: Filters, cursor: str | None = None) -> dict:

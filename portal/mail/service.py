@@ -8,7 +8,7 @@ import datetime as dt
 from piccolo.query.functions.aggregate import Count
 from piccolo.query.mixins import OnConflictAction
 
-from portal import db
+from portal import bulk, db
 from portal.audit import service as audit
 from portal.audit.service import Actor
 from portal.clock import utcnow
@@ -99,3 +99,23 @@ async def retry_failed(message_id: int, actor: Actor, *, now: dt.datetime | None
         await audit.record(actor, "email_retried", "email", message_id, client_id=message["client"],
                            before={"status": message["status"], "attempts": message["attempts"]}, after={"status": "queued", "attempts": 0})
     return True
+
+
+# Columns of queue_many's rows, in order.
+QUEUED_COLUMNS = (EmailMessage.key, EmailMessage.to_address, EmailMessage.subject, EmailMessage.body, EmailMessage.client,
+                  EmailMessage.invoice_id, EmailMessage.status, EmailMessage.attempts, EmailMessage.next_attempt_at,
+                  EmailMessage.created_at)
+
+
+async def queue_many(rows: list[tuple]) -> None:
+    """Many messages in one statement (the dunning tick): rows of QUEUED_COLUMNS; a key already
+    queued is kept as it is (exactly once per key). Joins the caller's transaction."""
+    await bulk.insert_many(EmailMessage, QUEUED_COLUMNS, rows, on_conflict="ON CONFLICT (key) DO NOTHING")
+
+
+async def cancel_for_invoices(invoice_ids: list[int], reason: str) -> None:
+    """The messages still queued about these invoices are not sent (they were paid or cancelled)."""
+    if invoice_ids:
+        await EmailMessage.update({EmailMessage.status: "cancelled", EmailMessage.last_error: reason}).where(
+            EmailMessage.invoice_id.is_in(invoice_ids) & (EmailMessage.status == "queued")
+        )

@@ -11,17 +11,17 @@ from portal.audit import service as audit
 from portal.auth.roles import Role
 from portal.mail import rules, service
 from portal.web.flash import flash
-from portal.web.guards import roles, staff_only
+from portal.web.guards import allowed, staff_only
 from portal.web.i18n import gettext as _
 from portal.web.responses import actor, current_user, found_or_404, is_htmx, page, see_other
 
-RETRIERS = roles(Role.CREDIT_CONTROLLER)  # admins always pass
+RETRIERS = allowed("control_dunning")
 
 
 def _common(request: Request) -> dict:
     return {
         "smtp_configured": bool(request.app.state.settings.smtp_host),
-        "can_retry": current_user(request).has_role(Role.CREDIT_CONTROLLER),
+        "can_retry": current_user(request).can.control_dunning,
         "status_labels": rules.STATUS_LABELS,
     }
 

@@ -9,6 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Response, Template
 
+from portal.billing.rules import InvoiceStatus
 from portal.billing import stripe_checkout
 from portal.billing.statements import firm_today
 from portal.clock import utcnow
@@ -167,7 +168,7 @@ class ClientSchedulesController(Controller):
             return see_other(_path(schedule_id))
         view = await plans.plan_view(schedule, ctx.today(utcnow()), ctx.policy.grace_days)
         due = next((i for i in view["installments"] if i["is_next"]), None)
-        invoice = next((i for i in view["invoices"] if i["status"] == "issued"), None)
+        invoice = next((i for i in view["invoices"] if i["status"] == InvoiceStatus.ISSUED), None)
         if due is None or invoice is None:
             flash(request, _("Everything in this schedule is paid."), "warning")
             return see_other(_path(schedule_id))

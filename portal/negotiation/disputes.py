@@ -21,6 +21,7 @@ from portal import db
 from portal.audit import service as audit
 from portal.audit.service import Actor
 from portal.audit.tables import AuditEvent
+from portal import settlement  # a credit note or a correction is money moving (the one settlement path)
 from portal.billing import service as billing
 from portal.billing.tables import Invoice
 from portal.clock import utcnow
@@ -30,6 +31,7 @@ from portal.dunning.tables import Pause
 from portal.negotiation import dispute_rules as rules
 from portal.negotiation.tables import Dispute
 from portal.tasks import notifications
+from portal.tasks import service as tasks
 from portal.tasks.tables import Task
 from portal.messages import N_
 from portal.web import i18n
@@ -126,9 +128,8 @@ async def _task_for(dispute_id: int, invoice: dict, label: str, comment: str, ac
             title = i18n.gettext("Resolve dispute: %(client)s, %(invoice)s", **names)
             note = i18n.gettext("%(reason)s. %(comment)s\nOpen the dispute: %(path)s", reason=reason, comment=comment,
                                 path=dispute_path(dispute_id)).strip()
-        task = Task(kind=TASK_KIND, assignee=assignee, client=invoice["client"], invoice=invoice["id"], due_at=now,
-                    title=title[:200], note=note, created_by=actor.user_id, created_at=now)
-        await task.save()
+        task_id = await tasks.create(TASK_KIND, assignee, title=title, note=note, due_at=now, client=invoice["client"],
+                                     invoice=invoice["id"], created_by=actor.user_id, now=now)
         await notifications.tell(assignee, N_("%(client)s disputes %(invoice)s: %(reason)s. Resolve it within the pause."),
                                  dispute_path(dispute_id), reason=reason, **names)
     if invoice["sales_manager"] and invoice["sales_manager"] != assignee:
@@ -136,7 +137,7 @@ async def _task_for(dispute_id: int, invoice: dict, label: str, comment: str, ac
             reason = i18n.gettext(label)
         await notifications.tell(invoice["sales_manager"], N_("%(client)s disputes %(invoice)s: %(reason)s. The reminders wait."),
                                  f"/staff/invoices/{invoice['id']}", reason=reason, **names)
-    return task.id if assignee is not None else None
+    return task_id if assignee is not None else None
 
 
 # --- staff: resolve a dispute ------------------------------------------------------------------
@@ -206,7 +207,8 @@ async def _carry_out(dispute: dict, resolution: str, values: dict, lines: list, 
     amount = 0
     if resolution in ("credit_note", "correction"):
         why = f"Dispute {dispute['id']} ({label}): {answer}" if answer else f"Dispute {dispute['id']}: {label}"
-        credit_note = await billing.cancel_invoice(invoice_id, why, actor)
+        event = "dispute_credited" if resolution == "credit_note" else "dispute_corrected"
+        credit_note = await settlement.cancel_invoice(invoice_id, why, actor, dispute=(event, dispute["id"]))
         done["credit_note"] = credit_note["code"]
         amount = dispute["invoice_total_minor"]
         if resolution == "correction":
@@ -218,20 +220,15 @@ async def _carry_out(dispute: dict, resolution: str, values: dict, lines: list, 
             done.update(corrected_invoice_id=corrected["id"], corrected_code=corrected["code"],
                         corrected_due=corrected["due_date"].isoformat())
             amount = corrected["total_minor"]
-        event = "dispute_credited" if resolution == "credit_note" else "dispute_corrected"
-    else:
-        event = "dispute_rejected" if (await escalation.states_of([invoice_id]))[invoice_id] == "disputed" else ""
-    if event:  # a rejected dispute whose pause already ran out: the ladder runs already
-        await escalation.feed(escalation.Event(event, (invoice_id,), actor, reason=answer or label, source_type="dispute",
+    elif (await escalation.states_of([invoice_id]))[invoice_id] == "disputed":  # a pause that ran out: the ladder runs already
+        await escalation.feed(escalation.Event("dispute_rejected", (invoice_id,), actor, reason=answer or label, source_type="dispute",
                                                source_id=dispute["id"], now=now))
     await Dispute.update({
         Dispute.status: "resolved", Dispute.resolution: resolution, Dispute.answer: answer, Dispute.amount_minor: amount,
         Dispute.resolved_by: actor.user_id, Dispute.resolved_at: now, Dispute.counts_against: resolution == "rejected",
     }).where(Dispute.id == dispute["id"])
     if dispute["task"]:
-        await Task.update({Task.done_at: now, Task.outcome: f"Resolved: {resolution.replace('_', ' ')}. {answer}".strip()}).where(
-            (Task.id == dispute["task"]) & Task.done_at.is_null()
-        )
+        await tasks.finish_open(dispute["task"], f"Resolved: {resolution.replace('_', ' ')}. {answer}".strip(), now)
     await audit.record(actor, "dispute_resolved", "invoice", invoice_id, client_id=dispute["client"],
                        before={"status": "open"}, after={"dispute_id": dispute["id"], **done, "answer": answer, **({"amount_minor": amount} if amount else {})})
     await _tell_client(dispute, done, answer, amount, now)

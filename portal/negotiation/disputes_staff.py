@@ -15,11 +15,11 @@ from portal.negotiation import dispute_rules as rules
 from portal.negotiation import disputes
 from portal.web.flash import flash
 from portal.web.forms import form_data
-from portal.web.guards import roles
+from portal.web.guards import allowed
 from portal.web.i18n import gettext as _
 from portal.web.responses import actor, found_or_404, page, see_other
 
-RESOLVERS = roles(Role.CREDIT_CONTROLLER, Role.NEGOTIATOR)  # admins always pass
+RESOLVERS = allowed("negotiate")
 DONE = {
     "credit_note": N_("Dispute resolved: credit note %(note)s cancels the invoice; the client is told."),
     "correction": N_("Dispute resolved: the invoice is cancelled and %(new)s issued for the corrected amount; the client is told."),

@@ -21,12 +21,12 @@ from portal.negotiation.links_rules import share_url
 from portal.settings import Settings
 from portal.web.flash import flash
 from portal.web.forms import form_data
-from portal.web.guards import roles, staff_only
+from portal.web.guards import allowed, staff_only
 from portal.web import i18n
 from portal.web.i18n import gettext as _
 from portal.web.responses import actor, client_ip, current_user, is_htmx, page, see_other
 
-SHARERS = roles(Role.NEGOTIATOR, Role.CREDIT_CONTROLLER)  # admins always pass
+SHARERS = allowed("negotiate")
 PUBLIC_HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "no-referrer"}
 
 
@@ -48,7 +48,7 @@ async def links_context(request: Request, schedule_id: int, **extra) -> dict:
     return {
         "schedule": schedule, "links": await links.links_of(schedule_id),
         "link_days": _settings(request).share_link_days,
-        "can_share": current_user(request).has_role(Role.NEGOTIATOR, Role.CREDIT_CONTROLLER),
+        "can_share": current_user(request).can.negotiate,
         **extra,
     }
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from portal.billing.rules import InvoiceStatus
 from portal import db
 from portal.audit import service as audit
 from portal.audit.service import Actor
@@ -22,7 +23,8 @@ from portal.dunning.tables import LadderStep
 from portal.negotiation import rules, service
 from portal.negotiation.tables import Installment, Schedule, ScheduleInvoice
 from portal.tasks import notifications
-from portal.tasks.tables import Task
+from portal.messages import N_
+from portal.tasks import service as tasks
 
 DEFAULT_LEAD = (3, dt.time(9, 0))  # when a ladder has no reminder before the due date
 BATCH = 200
@@ -84,7 +86,7 @@ async def _steer(schedule_id: int, as_of: dt.datetime, ctx: service.Context, rep
         return
     view = await plan_view(schedule, ctx.today(as_of), ctx.policy.grace_days)
     progress, installments = view["progress"], view["installments"]
-    open_ids = [i["invoice"] for i in view["invoices"] if i["status"] == "issued"]
+    open_ids = [i["invoice"] for i in view["invoices"] if i["status"] == InvoiceStatus.ISSUED]
     if not open_ids or progress.completed:
         report.completed += await _complete(schedule, as_of)
         return
@@ -164,8 +166,8 @@ async def _break(schedule: dict, item: dict, open_ids: list[int], as_of: dt.date
                                      number=item["number"], id=schedule["id"])
                 note = i18n.gettext("The plan is broken and the ladder resumed one step further. Call the client: what happened, "
                                     "what now?")
-            await Task(kind="negotiation", assignee=assignee, client=schedule["client"], due_at=as_of, title=title[:200],
-                       note=note, created_at=utcnow(), schedule=schedule["id"]).save()
+            await tasks.create("negotiation", assignee, title=title, note=note, due_at=as_of, client=schedule["client"],
+                               schedule=schedule["id"])
             await notifications.notify(assignee, title, f"/staff/schedules/{schedule['id']}")
         with speaking(await client_language(schedule["client"])):
             message = i18n.gettext(
@@ -185,9 +187,7 @@ async def _complete(schedule: dict, as_of: dt.datetime) -> int:
         if won:
             await audit.record_system_events([("schedule_completed", "schedule", schedule["id"], schedule["client"],
                                                {"status": "accepted"}, {"status": "completed"})])
-            await Task.update({Task.done_at: as_of, Task.outcome: "Paid: the schedule is completed."}).where(
-                (Task.schedule == schedule["id"]) & Task.done_at.is_null()
-            )
+            await tasks.close_for_schedule(schedule["id"], N_("Paid: the schedule is completed."), as_of)
     return len(won)
 
 
@@ -208,7 +208,7 @@ async def after_payment(invoice_ids: list[int], actor: Actor, now: dt.datetime) 
                 await audit.record(actor, "installment_paid", "schedule", schedule_id, client_id=schedule["client"],
                                    after={"installment": item["number"], "amount_minor": item["amount_minor"]})
                 newly += 1
-        if not [i for i in view["invoices"] if i["status"] == "issued"] or view["progress"].completed:
+        if not [i for i in view["invoices"] if i["status"] == InvoiceStatus.ISSUED] or view["progress"].completed:
             await _complete(schedule, now)
     return newly
 

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from portal import db
 from portal.audit import service as audit
 from portal.audit.service import Actor
+from portal.billing import conditions
 from portal.billing.tables import Invoice
+from portal.billing.rules import InvoiceStatus
 from portal.clients.tables import Client
 from portal.clock import utcnow
 from portal.dunning import escalation, rules as ladder_rules
@@ -25,7 +27,7 @@ from portal.messages import N_
 from portal.negotiation import rules
 from portal.negotiation.tables import Installment, Schedule, ScheduleInvoice, ScheduleVersion
 from portal.tasks import notifications
-from portal.tasks.tables import Task
+from portal.tasks import service as tasks
 from portal.web import i18n
 
 LIVE = ("draft", "with_staff", "with_client", "accepted")
@@ -71,7 +73,7 @@ async def open_debts(client_id: int, today: dt.date) -> list[dict]:
     rows = await Invoice.select(
         Invoice.id, Invoice.code, Invoice.currency, Invoice.due_date, Invoice.total_minor, Invoice.paid_minor,
     ).where(
-        (Invoice.client == client_id) & (Invoice.kind == "invoice") & (Invoice.status == "issued") & (Invoice.due_date < today)
+        (Invoice.client == client_id) & conditions.overdue(today)
     ).order_by(Invoice.due_date).order_by(Invoice.id)
     taken = await _in_live_schedules([r["id"] for r in rows])
     states = await escalation.states_of([r["id"] for r in rows])
@@ -128,7 +130,7 @@ async def invoices_of(schedule_id: int) -> list[dict]:
         ScheduleInvoice.invoice.status.as_alias("status"), ScheduleInvoice.invoice.currency.as_alias("currency"),
     ).where(ScheduleInvoice.schedule == schedule_id).order_by(ScheduleInvoice.invoice.due_date).order_by(ScheduleInvoice.invoice)
     for row in rows:
-        row["open_minor"] = row["total_minor"] - row["paid_minor"] if row["status"] == "issued" else 0
+        row["open_minor"] = row["total_minor"] - row["paid_minor"] if row["status"] == InvoiceStatus.ISSUED else 0
     return rows
 
 
@@ -168,7 +170,7 @@ async def _debts(client_id: int, invoice_ids: list[int], today: dt.date, *, sche
     ).where(Invoice.id.is_in(ids))
     if len(rows) != len(ids) or any(r["client"] != client_id or r["kind"] != "invoice" for r in rows):
         raise LookupError(ids)
-    if any(r["status"] != "issued" for r in rows):
+    if any(r["status"] != InvoiceStatus.ISSUED for r in rows):
         raise ScheduleError({"invoices": N_("One of the chosen invoices is already settled.")})
     if len({r["currency"] for r in rows}) != 1:
         raise ScheduleError({"invoices": N_("Choose invoices in one currency.")})
@@ -217,13 +219,10 @@ async def _task(assignee: int | None, schedule_id: int, client_id: int, title: s
     """The negotiator's task for the schedule's turn: `title` a message id (N_) worded in their language."""
     if assignee is None:
         return
-    await Task.update({Task.done_at: now, Task.outcome: N_("Superseded by the schedule's next turn.")}).where(
-        (Task.kind == "negotiation") & Task.done_at.is_null() & (Task.schedule == schedule_id)
-    )
+    await tasks.close_for_schedule(schedule_id, N_("Superseded by the schedule's next turn."), now)
     with i18n.in_language(await notifications.language_of(assignee)):
         worded = i18n.gettext(title, **values)
-    await Task(kind="negotiation", assignee=assignee, client=client_id, due_at=now, title=worded[:200],
-               note=note, created_at=now, schedule=schedule_id).save()
+    await tasks.create("negotiation", assignee, title=worded, note=note, due_at=now, client=client_id, schedule=schedule_id, now=now)
     await notifications.notify(assignee, worded, f"/staff/schedules/{schedule_id}")
 
 
@@ -313,7 +312,7 @@ def _turn(schedule: dict, side: str) -> None:
 
 async def _open_debt(schedule_id: int) -> tuple[int, list[int]]:
     invoices = await invoices_of(schedule_id)
-    return sum(i["open_minor"] for i in invoices), [i["invoice"] for i in invoices if i["status"] == "issued"]
+    return sum(i["open_minor"] for i in invoices), [i["invoice"] for i in invoices if i["status"] == InvoiceStatus.ISSUED]
 
 
 async def offer(schedule_id: int, actor: Actor, ctx: Context, *, now: dt.datetime | None = None) -> None:
@@ -408,9 +407,7 @@ async def accept(schedule_id: int, side: str, actor: Actor, ctx: Context, *, ver
                                                    source_type="schedule", source_id=schedule_id, now=now))
         except escalation.EscalationError:
             raise ScheduleError(N_("An invoice in this schedule is disputed: the dispute must be resolved first.")) from None
-        await Task.update({Task.done_at: now, Task.outcome: N_("Accepted.")}).where(
-            (Task.kind == "negotiation") & Task.done_at.is_null() & (Task.schedule == schedule_id)
-        )
+        await tasks.close_for_schedule(schedule_id, N_("Accepted."), now)
         if side == "client" and schedule["negotiator"]:
             await notifications.tell(schedule["negotiator"], N_("The repayment schedule %(id)s was accepted by %(name)s."),
                                      f"/staff/schedules/{schedule_id}", id=schedule_id, name=name)
@@ -435,9 +432,7 @@ async def reject(schedule_id: int, side: str, reason: str, actor: Actor, *, clie
         paused = tuple(i for i in open_ids if states.get(i) == "proposal")
         if paused:
             await escalation.feed(escalation.Event("schedule_rejected", paused, actor, reason=reason, now=now))
-        await Task.update({Task.done_at: now, Task.outcome: f"Rejected: {reason}"[:500]}).where(
-            (Task.kind == "negotiation") & Task.done_at.is_null() & (Task.schedule == schedule_id)
-        )
+        await tasks.close_for_schedule(schedule_id, f"Rejected: {reason}", now)
         if side == "client" and schedule["negotiator"]:
             await notifications.tell(schedule["negotiator"], N_("The client rejected repayment schedule %(id)s: %(reason)s"),
                                      f"/staff/schedules/{schedule_id}", id=schedule_id, reason=reason)

@@ -16,11 +16,11 @@ from portal.negotiation.web import context_of, counter_from_form, schedule_view
 from portal.negotiation.tables import Schedule
 from portal.web.flash import flash
 from portal.web.forms import form_data
-from portal.web.guards import roles
+from portal.web.guards import allowed
 from portal.web.i18n import gettext as _
 from portal.web.responses import actor, found_or_404, page, see_other
 
-NEGOTIATE = roles(Role.NEGOTIATOR, Role.CREDIT_CONTROLLER)  # admins always pass
+NEGOTIATE = allowed("negotiate")
 FILTERS = {"open": ("with_staff", "with_client", "draft"), "running": ("accepted",), "closed": ("rejected", "broken", "completed")}
 PAGE = 100
 

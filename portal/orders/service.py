@@ -14,9 +14,11 @@ from portal import db
 from portal.audit import service as audit
 from portal.audit.service import Actor
 from portal.audit.tables import AuditEvent
+from portal.billing import conditions
 from portal.billing import service as billing
 from portal.billing.rules import Line
 from portal.billing.tables import Invoice
+from portal.billing.rules import InvoiceKind, InvoiceStatus
 from portal.clients.tables import Client
 from portal.clock import utcnow
 from portal.messages import N_
@@ -55,7 +57,7 @@ async def order_invoices(scope: OrderScope) -> dict[int, dict]:
     rows = await Invoice.select(
         Invoice.id, Invoice.order, Invoice.code, Invoice.currency, Invoice.total_minor, Invoice.paid_minor,
         Invoice.due_date, Invoice.status,
-    ).where(scope(Invoice.order) & (Invoice.kind == "invoice") & (Invoice.status != "cancelled"))
+    ).where(scope(Invoice.order) & (Invoice.kind == InvoiceKind.INVOICE) & (Invoice.status != InvoiceStatus.CANCELLED))
     return {r["order"]: r for r in rows}
 
 
@@ -93,13 +95,17 @@ async def _set_stage(order: dict, target: Stage, actor: Actor, action: str, **ex
     )
     order["stage"] = target.value
     if target is Stage.IN_PRODUCTION:
-        number = (await Order.select(Order.number).where(Order.id == order["id"]).first())["number"]
+        number = order.get("number") or (await Order.select(Order.number).where(Order.id == order["id"]).first())["number"]
         await news.production_started({**order, "number": number})
 
 
 async def refresh_gate(order: dict, actor: Actor) -> Stage | None:
     """Let the order move by itself if an approval or payment changed what it waits for."""
     facts = (await gate_facts([order]))[order["id"]]
+    return await _follow_gate(order, facts, actor)
+
+
+async def _follow_gate(order: dict, facts: GateFacts, actor: Actor) -> Stage | None:
     target = rules.after_facts_changed(Stage(order["stage"]), facts)
     if target is Stage.SPEC_APPROVED:
         await _set_stage(order, target, actor, "order_moved")
@@ -109,14 +115,22 @@ async def refresh_gate(order: dict, actor: Actor) -> Stage | None:
     return target
 
 
-async def refresh_gates_for_invoices(invoice_ids: list[int], actor: Actor) -> None:
-    """Called by billing.record_payment inside its transaction."""
-    rows = await Invoice.select(Invoice.order).where(Invoice.id.is_in(invoice_ids) & Invoice.order.is_not_null())
-    order_ids = [r["order"] for r in rows]
+async def refresh_gates(order_ids: list[int], actor: Actor) -> None:
+    """Money moved (portal.settlement) for these orders: each looks at its gate again, once, the gate's
+    facts read for all of them together."""
     if not order_ids:
         return
-    for order in await Order.select(Order.id, Order.client, Order.stage).where(Order.id.is_in(order_ids)):
-        await refresh_gate(order, actor)
+    orders = await Order.select(Order.id, Order.client, Order.stage, Order.number).where(Order.id.is_in(order_ids)).order_by(Order.id)
+    facts = await gate_facts(orders)
+    for order in orders:
+        await _follow_gate(order, facts[order["id"]], actor)
+
+
+async def orders_waiting_for_money(client_id: int) -> list[int]:
+    """The client's orders still before production (a lifted credit hold may let them through)."""
+    rows = await Order.select(Order.id).where(
+        (Order.client == client_id) & Order.stage.is_in([s.value for s in rules.BEFORE_PRODUCTION]))
+    return [row["id"] for row in rows]
 
 
 async def create_order(form: dict[str, str], actor: Actor, today: dt.date) -> tuple[int | None, Checked]:
@@ -266,10 +280,7 @@ async def layout_work(limit: int = 100) -> list[dict]:
 
 async def clients_with_overdue_debt(today: dt.date) -> set[int]:
     """Clients with an overdue invoice that is a debt (an order's unpaid prepayment is not one)."""
-    rows = await Invoice.select(Invoice.client).where(
-        (Invoice.status == "issued") & (Invoice.kind == "invoice") & (Invoice.due_date < today)
-        & (Invoice.order.is_null() | Invoice.order.stage.not_in([s.value for s in rules.PREPAYMENT_STAGES]))
-    ).distinct()
+    rows = await Invoice.select(Invoice.client).where(conditions.overdue_debt(today)).distinct()
     return {r["client"] for r in rows}
 
 

@@ -15,6 +15,7 @@ import re
 import secrets
 from pathlib import Path
 
+from portal.billing.rules import InvoiceKind, InvoiceStatus
 from portal import db
 from portal.audit import service as audit
 from portal.audit.service import Actor
@@ -26,7 +27,7 @@ from portal.orders import service as orders
 from portal.orders import spec_rules
 from portal.orders.rules import Stage
 from portal.orders.tables import LayoutVariant, Order, TechnicalSpec
-from portal.tasks.tables import Notification
+from portal.tasks import notifications
 from portal.web import i18n
 from portal.web.forms import Checked
 
@@ -350,21 +351,11 @@ async def _decidable(order: dict, version: int) -> dict:
     raise SpecError(N_("We are revising this spec; we will send you a new version to approve."), {"version": version})
 
 
-def _in_language(language: str, message: str, **values) -> str:
-    return i18n.translations(language if language in i18n.BABEL_LOCALES else "en").gettext(message) % values
-
-
-async def _notify_sender(spec: dict, order: dict, message: str, **values) -> None:
+async def _notify_sender(spec: dict, order: dict, message: str) -> None:
     """A notification for the coordinator who sent the spec, in their language."""
-    if spec.get("sent_by") is None:
-        return
-    user = await User.select(User.id, User.language).where(User.id == spec["sent_by"]).first()
-    if user is None:
-        return
-    text = _in_language(user["language"], message, client=order["client.name"], version=spec["version"], order=order["number"])
-    await Notification.insert(Notification(
-        user=user["id"], created_at=utcnow(), message=text[:300], link=f"/staff/orders/{order['id']}",
-    ))
+    if spec.get("sent_by") is not None:
+        await notifications.tell(spec["sent_by"], message, f"/staff/orders/{order['id']}", client=order["client.name"],
+                                 version=spec["version"], order=order["number"])
 
 
 async def approve_spec(order_id: int, client_id: int, version: int, form: dict[str, str], actor: Actor) -> Checked:
@@ -403,7 +394,7 @@ async def _spec_approved_on_ladder(order_id: int, actor: Actor) -> None:
     from portal.dunning import escalation
 
     open_ids = tuple(r["id"] for r in await Invoice.select(Invoice.id).where(
-        (Invoice.order == order_id) & (Invoice.status == "issued") & (Invoice.kind == "invoice")))
+        (Invoice.order == order_id) & (Invoice.status == InvoiceStatus.ISSUED) & (Invoice.kind == InvoiceKind.INVOICE)))
     if open_ids:
         await escalation.feed(escalation.Event("spec_approved", open_ids, actor))
 

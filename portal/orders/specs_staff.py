@@ -18,12 +18,12 @@ from portal.orders import service, spec_rules, specs
 from portal.orders.staff import order_page_context
 from portal.web.flash import flash
 from portal.web.forms import form_data
-from portal.web.guards import roles, staff_only
+from portal.web.guards import allowed, staff_only
 from portal.web.i18n import gettext as _
 from portal.web.responses import actor, found_or_404, page, see_other
 
-DESIGNERS = roles(Role.DESIGNER)
-COORDINATORS = roles(Role.SPEC_COORDINATOR)
+DESIGNERS = allowed("draw_layouts")
+COORDINATORS = allowed("write_specs")
 # The whole multipart body: the file plus the label, the CSRF token and the part headers.
 UPLOAD_BODY_LIMIT = spec_rules.MAX_UPLOAD_BYTES + 1024 * 1024
 # No `sandbox` for PDFs: browsers refuse to show a sandboxed PDF inline; the upload was checked to be a PDF.

@@ -7,6 +7,7 @@ from litestar import Controller, Request, get, post
 from litestar.response import Response, Template
 
 from portal.auth.roles import Role
+from portal import settlement
 from portal.billing import rules as billing_rules
 from portal.billing import service as billing
 from portal.clients import service as clients
@@ -16,12 +17,12 @@ from portal.orders.rules import Stage
 from portal.tasks import service as tasks_service
 from portal.web.flash import flash
 from portal.web.forms import form_data
-from portal.web.guards import roles, staff_only
+from portal.web.guards import allowed, staff_only
 from portal.web.i18n import gettext as _
 from portal.web.responses import actor, current_user, found_or_404, is_htmx, page, see_other
 
-INTAKE = roles(Role.SALES_MANAGER)
-MONEY_ROLES = roles(Role.SALES_MANAGER, Role.CREDIT_CONTROLLER)
+INTAKE = allowed("register_requests")
+MONEY_ROLES = allowed("take_money")
 COLUMN_LIMIT = 50  # cards drawn per column; counts and amounts still cover every order
 
 
@@ -41,7 +42,7 @@ async def _board_context(request: Request, filters: dict) -> dict:
         "filters": filters,
         "managers": await clients.sales_managers(),
         "client_options": await service.client_options(),
-        "is_admin": current_user(request).is_admin,
+        "can_override": current_user(request).can.override_gate,
         "manual_moves": {stage.value: targets for stage, targets in rules.MANUAL_MOVES.items()},
         "column_limit": COLUMN_LIMIT,
     }
@@ -76,7 +77,7 @@ class OrdersController(Controller):
         user = current_user(request)
         board_filters = _filters(form.get("manager", ""), form.get("client", ""), form.get("segment", ""), form.get("overdue") == "true")
         try:
-            target = await service.move_order(order_id, form.get("target", ""), actor(request), is_admin=user.is_admin, reason=form.get("reason", ""))
+            target = await service.move_order(order_id, form.get("target", ""), actor(request), is_admin=user.can.override_gate, reason=form.get("reason", ""))
         except service.OrderError as exc:
             message = _refusal_message(exc)
             context = await _board_context(request, board_filters) if is_htmx(request) else {}
@@ -126,7 +127,7 @@ class OrdersController(Controller):
         checked = billing_rules.check_manual_payment(form, invoice["currency"], balance, utcnow().date())
         if checked.ok:
             try:
-                await billing.record_payment(
+                await settlement.record_payment(
                     client_id=order["client"], currency=invoice["currency"], allocations=[(invoice["id"], checked.values["amount_minor"])],
                     method=checked.values["method"], received_on=checked.values["received_on"], reference=checked.values["reference"],
                     actor=actor(request),
@@ -159,10 +160,10 @@ async def order_page_context(request: Request, order_id: int, **extra) -> dict:
         "missing": rules.gate_missing(facts),
         "stage": Stage(order["stage"]),
         "moves": rules.MANUAL_MOVES[Stage(order["stage"])],
-        "is_admin": user.is_admin,
-        "can_design": user.has_role(Role.DESIGNER),
-        "can_spec": user.has_role(Role.SPEC_COORDINATOR),
-        "can_take_money": user.has_role(Role.SALES_MANAGER, Role.CREDIT_CONTROLLER),
+        "can_override": user.can.override_gate,
+        "can_design": user.can.draw_layouts,
+        "can_spec": user.can.write_specs,
+        "can_take_money": user.can.take_money,
         "timeline": await service.timeline(order_id),
         "callbacks": await tasks_service.open_for_order(order_id),
         "payment_values": {"received_on": today.isoformat(), "method": "bank_transfer"},

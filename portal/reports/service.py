@@ -7,6 +7,7 @@ import datetime as dt
 from portal.auth.roles import Kind
 from portal.auth.tables import User
 from portal.billing.tables import Invoice
+from portal.billing.rules import InvoiceKind, InvoiceStatus
 from portal.clients.service import client_counts
 from portal.orders.tables import Order
 from portal.reports import metrics
@@ -15,7 +16,7 @@ OPEN_STAGES = ("request", "layout", "spec_sent", "spec_approved", "awaiting_prep
 
 
 async def dashboard(today: dt.date) -> dict:
-    open_invoices = (Invoice.status == "issued") & (Invoice.kind == "invoice")
+    open_invoices = (Invoice.status == InvoiceStatus.ISSUED) & (Invoice.kind == InvoiceKind.INVOICE)
     return {
         "clients": await client_counts(),
         "open_orders": await Order.count().where(Order.stage.is_in(list(OPEN_STAGES))),
@@ -32,7 +33,7 @@ async def sales_rows(start: dt.date, end: dt.date) -> list[dict]:
         Invoice.issue_date, Invoice.client, Invoice.currency, Invoice.total_minor, Invoice.order,
         Invoice.order.stage.as_alias("order_stage"),
     ).where(
-        (Invoice.kind == "invoice") & (Invoice.status != "cancelled") & (Invoice.issue_date >= start) & (Invoice.issue_date <= end)
+        (Invoice.kind == InvoiceKind.INVOICE) & (Invoice.status != InvoiceStatus.CANCELLED) & (Invoice.issue_date >= start) & (Invoice.issue_date <= end)
     )
 
 

@@ -90,7 +90,7 @@ class DashboardController(Controller):
             period_values={"from": raw_from if period_errors else period.start.isoformat(),
                            "to": raw_to if period_errors else period.end.isoformat()},
             period_errors=period_errors,
-            layout_work=await orders.layout_work() if user.has_role(Role.DESIGNER, Role.SPEC_COORDINATOR) else None,
+            layout_work=await orders.layout_work() if user.can.see_layout_work else None,
             now=now,
             back="/staff",
         )

@@ -6,6 +6,7 @@ when the change it announces does.
 
 from __future__ import annotations
 
+from portal import bulk
 from portal.clock import utcnow
 from portal.tasks.tables import Notification
 
@@ -85,3 +86,10 @@ async def mark_read(notification_id: int, user_id: int) -> bool:
             (Notification.id == notification_id) & (Notification.user == user_id) & Notification.read_at.is_null()
         )
     return True
+
+
+async def notify_many(rows: list[tuple[int, object, str, str]]) -> None:
+    """Many notifications in one statement (the dunning tick): rows of (user, created_at, message, link),
+    each message already worded in its reader's language. Joins the caller's transaction."""
+    await bulk.insert_many(Notification, (Notification.user, Notification.created_at, Notification.message, Notification.link),
+                           [(user, at, " ".join(str(message).split())[:MAX_MESSAGE], _local_link(link)) for user, at, message, link in rows])

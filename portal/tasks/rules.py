@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
+from portal.clock import local_date
 from portal.web.forms import Checked
 from portal.web.i18n import gettext as _
 from portal.web.local_input import date_input_value, parse_date
@@ -29,8 +30,7 @@ def local_day_start(day: dt.date, tz: str) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0, 0), tzinfo=ZoneInfo(tz)).astimezone(dt.timezone.utc)
 
 
-def local_today(now: dt.datetime, tz: str) -> dt.date:
-    return now.astimezone(ZoneInfo(tz)).date()
+local_today = local_date  # the firm's day at `now` (portal.clock)
 
 
 def end_of_today(now: dt.datetime, tz: str) -> dt.datetime:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from portal import db
+from portal import bulk, db
 from portal.audit import service as audit
 from portal.audit.service import Actor
 from portal.auth.tables import User
 from portal.clients.tables import Client
 from portal.clock import utcnow
-from portal.dunning import prepayment
 from portal.orders.tables import Order
 from portal.tasks import notifications, rules
 from portal.tasks.tables import Task
@@ -154,7 +153,6 @@ async def create_callback(
                                      who=actor.label, client=client["name"])
         object_type, object_id = ("order", order["id"]) if order else ("client", client_id)
         await audit.record(actor, "callback_scheduled", object_type, object_id, client_id=client_id, after=after)
-        await prepayment.hold_for_callback(task.id, v["due_at"], actor, order_id=order["id"] if order else None, client_id=client_id)
     return task.id, checked
 
 
@@ -186,7 +184,6 @@ async def complete(task_id: int, outcome: str, actor: Actor, *, is_admin: bool =
             actor, "callback_done", object_type, object_id, client_id=task["client"],
             before={"note": task["note"]}, after={"outcome": checked.values["outcome"]},
         )
-        await prepayment.release_callback(task_id, actor)
     return checked
 
 
@@ -212,6 +209,75 @@ async def move(
             before={"due_at": rules.local_label(task["due_at"], tz)},
             after={"due_at": rules.local_label(due_at, tz), "moved_count": moved},
         )
-        if task["kind"] == CALLBACK:
-            await prepayment.hold_for_callback(task_id, due_at, actor, order_id=task["order"], client_id=task["client"])
     return checked
+
+
+# --- the task table, for the other areas (they write tasks only through these) ----------------------
+
+TASK_COLUMNS = (Task.kind, Task.assignee, Task.client, Task.invoice, Task.due_at, Task.title, Task.note,
+                Task.dunning_action, Task.created_at)
+
+
+async def create(kind: str, assignee: int, *, title: str, due_at: dt.datetime, note: str = "", client: int | None = None,
+                 order: int | None = None, invoice: int | None = None, schedule: int | None = None,
+                 created_by: int | None = None, now: dt.datetime | None = None) -> int:
+    """One task for one person (the ladder's, a negotiation's, a dispute's). Joins the caller's transaction."""
+    task = Task(kind=kind, assignee=assignee, client=client, order=order, invoice=invoice, schedule=schedule,
+                due_at=due_at, title=title[:200], note=note, created_by=created_by, created_at=now or utcnow())
+    await task.save()
+    return task.id
+
+
+async def create_for_actions(rows: list[tuple]) -> dict[int, int]:
+    """Tasks of ladder actions in one statement, rows of TASK_COLUMNS; an action's task exists once
+    (a second runner's insert is ignored). Returns {action id: task id} of the tasks made now."""
+    made = await bulk.insert_many(Task, TASK_COLUMNS, rows, on_conflict="ON CONFLICT (dunning_action) DO NOTHING",
+                                  returning=(Task.id, Task.dunning_action))
+    return {row["dunning_action"]: row["id"] for row in made}
+
+
+async def finish(task_id: int, outcome: str, now: dt.datetime | None = None) -> None:
+    await Task.update({Task.done_at: now or utcnow(), Task.outcome: outcome[:1000]}).where(Task.id == task_id)
+
+
+async def finish_open(task_id: int, outcome: str, now: dt.datetime | None = None) -> None:
+    """The task ends, unless it ended already (its first outcome stays)."""
+    await Task.update({Task.done_at: now or utcnow(), Task.outcome: outcome[:1000]}).where(
+        (Task.id == task_id) & Task.done_at.is_null())
+
+
+async def close_for_invoices(invoice_ids: list[int], outcome: str, now: dt.datetime) -> None:
+    """The open tasks about these invoices end (they were paid or cancelled); callbacks stay: a
+    callback is about the client, not about the money."""
+    if invoice_ids:
+        await Task.update({Task.done_at: now, Task.outcome: outcome}).where(
+            Task.invoice.is_in(invoice_ids) & Task.done_at.is_null() & (Task.kind != CALLBACK)
+        )
+
+
+async def close_for_schedule(schedule_id: int, outcome: str, now: dt.datetime) -> None:
+    """A repayment schedule moved on: its open negotiation task ends."""
+    await Task.update({Task.done_at: now, Task.outcome: outcome[:500]}).where(
+        (Task.kind == "negotiation") & Task.done_at.is_null() & (Task.schedule == schedule_id)
+    )
+
+
+async def close_for_action(action_id: int, outcome: str, now: dt.datetime, *, kind: str | None = None,
+                           let_go: bool = False) -> bool:
+    """The open task of a ladder action ends (a letter sent, a hand-over decided); `let_go` frees the
+    action for another task. Returns whether there was one."""
+    where = (Task.dunning_action == action_id) & Task.done_at.is_null()
+    if kind is not None:
+        where = where & (Task.kind == kind)
+    if not await Task.exists().where(where):
+        return False
+    values = {Task.done_at: now, Task.outcome: outcome[:500]}
+    if let_go:
+        values[Task.dunning_action] = None
+    await Task.update(values).where(where)
+    return True
+
+
+async def reassign(task_ids: list[int], user_id: int) -> None:
+    if task_ids:
+        await Task.update({Task.assignee: user_id}).where(Task.id.is_in(task_ids))

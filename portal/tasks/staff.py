@@ -15,6 +15,7 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Response, Template
 
 from portal.clock import utcnow
+from portal.dunning import prepayment  # a callback about a waiting order holds its prepayment reminders
 from portal.tasks import notifications, rules, service
 from portal.web.flash import flash
 from portal.web.forms import form_data
@@ -61,7 +62,7 @@ class TasksController(Controller):
         form = await form_data(request)
         back = back_to(form.get("back"))
         tz = firm_timezone(request)
-        task_id, checked = await service.create_callback(form, actor(request), tz=tz)
+        task_id, checked = await prepayment.schedule_callback(form, actor(request), tz=tz)
         if task_id is None:
             client_id = rules.parse_id(form.get("client_id", ""))
             order_id = rules.parse_id(form.get("order_id", ""))
@@ -83,7 +84,7 @@ class TasksController(Controller):
         form = await form_data(request)
         user = current_user(request)
         try:
-            checked = await service.complete(task_id, form.get("outcome", ""), actor(request), is_admin=user.is_admin)
+            checked = await prepayment.complete_callback(task_id, form.get("outcome", ""), actor(request), is_admin=user.is_admin)
         except service.TaskNotFound:
             raise NotFoundException() from None
         return await self._answer(request, task_id, form, checked.errors, _("Callback done."))
@@ -94,7 +95,7 @@ class TasksController(Controller):
         form = await form_data(request)
         user = current_user(request)
         try:
-            checked = await service.move(task_id, form, actor(request), tz=firm_timezone(request), is_admin=user.is_admin)
+            checked = await prepayment.move_callback(task_id, form, actor(request), tz=firm_timezone(request), is_admin=user.is_admin)
         except service.TaskNotFound:
             raise NotFoundException() from None
         message = "" if not checked.ok else _("Callback moved to %(when)s.", when=format_datetime(checked.values["due_at"], "short"))

@@ -9,6 +9,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
+from portal.auth import permissions
 from portal.auth.roles import Kind, Role
 
 
@@ -39,6 +40,19 @@ def roles(*allowed: Role):
         _require_staff(connection)
         if not connection.scope["user"].has_role(*allowed):
             raise PermissionDeniedException("role")
+
+    return guard
+
+
+def allowed(permission: str):
+    """Staff who hold this permission (portal.auth.permissions; admins hold every one)."""
+    if permission not in permissions.GRANTS:
+        raise ValueError(permission)
+
+    async def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+        _require_staff(connection)
+        if not getattr(connection.scope["user"].can, permission):
+            raise PermissionDeniedException(permission)
 
     return guard
 

@@ -17,6 +17,7 @@ from babel import Locale, dates, negotiate_locale, numbers
 from babel.support import LazyProxy, NullTranslations, Translations
 from markupsafe import Markup
 
+from portal import clock
 from portal.money import exponent, to_decimal
 from portal.settings import LANGUAGES
 
@@ -25,7 +26,6 @@ BABEL_LOCALES = {"en": "en_GB", "ro": "ro_RO", "uk": "uk_UA", "bg": "bg_BG", "hu
 LANGUAGE_NAMES = {"en": "English", "ro": "Română", "uk": "Українська", "bg": "Български", "hu": "Magyar"}
 
 _language: contextvars.ContextVar[str] = contextvars.ContextVar("language", default="en")
-_timezone: contextvars.ContextVar[str] = contextvars.ContextVar("timezone", default="Europe/Bucharest")
 
 
 def set_language(language: str) -> None:
@@ -42,12 +42,8 @@ def in_language(language: str) -> Iterator[None]:
         _language.reset(token)
 
 
-def set_timezone(name: str) -> None:
-    _timezone.set(name)
-
-
-def current_timezone() -> str:
-    return _timezone.get()
+set_timezone = clock.set_firm_timezone
+current_timezone = clock.firm_timezone
 
 
 def current_language() -> str:
@@ -228,7 +224,7 @@ def _format_date(value: dt.date, style: str, language: str) -> str:
 def format_datetime(value: dt.datetime | None, style: str = "medium") -> str:
     if value is None:
         return ""
-    return _format_datetime(value, style, current_language(), _timezone.get())
+    return _format_datetime(value, style, current_language(), clock.firm_timezone())
 
 
 @lru_cache(maxsize=8192)

@@ -11,6 +11,7 @@ from portal.audit import words as audit_words
 from portal.billing import statement_rules
 from portal.dunning.case_file import ACTION_STATUS_LABELS
 from portal.orders.rules import BEFORE_PRODUCTION, STAGE_LABELS
+from portal.tasks import rules as task_rules
 from portal.settings import ROOT, Settings
 from portal.web import i18n, local_input
 from portal.web.escaping import PortalEnvironment, link_paths
@@ -62,6 +63,7 @@ def build_environment(settings: Settings) -> Environment:
         stored_text=audit_words.stored_text,
         action_status_labels=ACTION_STATUS_LABELS,
         date_attrs=local_input.date_attributes,
+        task_may_act=lambda assignee, me: task_rules.may_act(assignee, me.id, me.is_admin),
     )
     return env
 

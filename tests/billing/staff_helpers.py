@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from portal import settlement
 from portal.audit.service import Actor
 from portal.billing import service as billing
 from portal.billing.rules import Line
@@ -31,7 +32,7 @@ async def issue(client_id: int, *, due_in: int = 30, currency: str = "RON", unit
 
 
 async def pay(invoice: dict, amount: int | None = None, *, method: str = "bank_transfer", reference: str = "OP 1"):
-    return await billing.record_payment(
+    return await settlement.record_payment(
         client_id=invoice["client"], currency=invoice["currency"],
         allocations=[(invoice["id"], invoice["total_minor"] if amount is None else amount)],
         method=method, received_on=today(), reference=reference, actor=SYSTEM,

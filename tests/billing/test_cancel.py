@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from portal import settlement
 from portal import db as portal_db
 from portal.audit.service import timeline
 from portal.auth.roles import Role
@@ -24,7 +25,7 @@ LINES = [Line("Gift boxes, 4+0", 250, 481, 1900), Line("Die cutting form", 1, 35
 async def test_cancel_issues_a_credit_note_that_mirrors_the_invoice(db):
     company = await make_client()
     invoice = await issue(company, lines=LINES)
-    credit_note = await billing.cancel_invoice(invoice["id"], "Client ordered twice", SYSTEM)
+    credit_note = await settlement.cancel_invoice(invoice["id"], "Client ordered twice", SYSTEM)
 
     assert credit_note["kind"] == "credit_note" and credit_note["credits_invoice"] == invoice["id"]
     assert credit_note["code"] == f"CN-{today().year}-00001" and credit_note["series"] == "CN"
@@ -100,14 +101,14 @@ async def test_cancelling_needs_a_reason_and_happens_once(client):
     assert await Invoice.count().where(Invoice.kind == "credit_note") == 1
     credit_note = await Invoice.select().where(Invoice.kind == "credit_note").first()
     with pytest.raises(billing.BillingError, match="A credit note cannot be cancelled"):
-        await billing.cancel_invoice(credit_note["id"], "No", SYSTEM)
+        await settlement.cancel_invoice(credit_note["id"], "No", SYSTEM)
     assert (await post(client, "/staff/invoices/999999/cancel", {"reason": "x"})).status_code == 404
 
 
 async def test_a_cancelled_invoice_cannot_be_paid_and_owes_nothing(client):
     company = await make_client()
     invoice = await issue(company)
-    await billing.cancel_invoice(invoice["id"], "Duplicate", SYSTEM)
+    await settlement.cancel_invoice(invoice["id"], "Duplicate", SYSTEM)
     with pytest.raises(billing.BillingError, match="cancelled invoice cannot be paid"):
         await pay(invoice, 100)
     await login(client, await make_staff(Role.CREDIT_CONTROLLER))
@@ -121,9 +122,9 @@ async def test_after_its_payment_is_reversed_the_invoice_can_be_cancelled(db):
     invoice = await issue(company)
     recorded = await pay(invoice)
     with pytest.raises(billing.BillingError):
-        await billing.cancel_invoice(invoice["id"], "Wrong client", SYSTEM)
-    await billing.reverse_payment(recorded.payment_id, "Booked on the wrong client", SYSTEM)
-    credit_note = await billing.cancel_invoice(invoice["id"], "Wrong client", SYSTEM)
+        await settlement.cancel_invoice(invoice["id"], "Wrong client", SYSTEM)
+    await settlement.reverse_payment(recorded.payment_id, "Booked on the wrong client", SYSTEM)
+    credit_note = await settlement.cancel_invoice(invoice["id"], "Wrong client", SYSTEM)
     assert credit_note["total_minor"] == -invoice["total_minor"]
     assert (await billing.get_invoice(invoice["id"]))["status"] == "cancelled"
 
@@ -135,7 +136,7 @@ async def test_a_cancel_racing_a_payment_lets_exactly_one_win(db):
         invoice = await issue(company)
         async with portal_db.pool(db, 4):
             outcomes = await asyncio.gather(
-                billing.cancel_invoice(invoice["id"], "Race", SYSTEM), pay(invoice), return_exceptions=True,
+                settlement.cancel_invoice(invoice["id"], "Race", SYSTEM), pay(invoice), return_exceptions=True,
             )
         failures = [o for o in outcomes if isinstance(o, Exception)]
         assert len(failures) == 1 and isinstance(failures[0], billing.BillingError), outcomes

@@ -10,6 +10,7 @@ import re
 
 from litestar.testing import AsyncTestClient
 
+from portal import settlement
 from portal.audit.service import Actor
 from portal.billing import rules, service, statements
 from portal.billing.tables import Invoice, Payment, PaymentAllocation
@@ -34,7 +35,7 @@ async def due_on(invoice: dict, due: dt.date) -> None:
 
 
 async def pay(client_id: int, invoice: dict, amount: int, day: dt.date, reference: str = "OP 1") -> int:
-    recorded = await service.record_payment(
+    recorded = await settlement.record_payment(
         client_id=client_id, currency=invoice["currency"], allocations=[(invoice["id"], amount)], method="bank_transfer",
         received_on=day, reference=reference, actor=SYSTEM,
     )
@@ -247,7 +248,7 @@ async def test_invoice_detail_shows_figures_lines_and_payments(client):
     invoice = await issue(mine, 100_000, vat_bp=1900)  # 1,190.00 RON
     await pay(mine, invoice, 40_000, today - dt.timedelta(days=1), reference="OP 7101")
     wrong = await pay(mine, invoice, 10_000, today, reference="OP 7102")
-    await service.reverse_payment(wrong, "Booked on the wrong client", SYSTEM)
+    await settlement.reverse_payment(wrong, "Booked on the wrong client", SYSTEM)
     text = text_of(await client.get(f"/client/invoices/{invoice['id']}"))
     assert invoice["code"] in text and "Folding boxes" in text and "19%" in text
     assert "RON1,190.00" in text and "RON190.00" in text  # the total and the VAT

@@ -11,6 +11,7 @@ import subprocess
 
 import pytest
 
+from portal import settlement
 from portal.audit.service import Actor
 from portal.auth.roles import Role
 from portal.billing import rules, service
@@ -151,7 +152,7 @@ async def test_amounts_and_dates_follow_the_clients_language_not_the_viewers(cli
 async def test_a_credit_note_names_the_invoice_it_cancels(client):
     client_id, invoice = await romanian_invoice()
     staff = await make_staff(Role.CREDIT_CONTROLLER)
-    credit = await service.cancel_invoice(invoice["id"], "Comandă anulată de client", Actor.system())
+    credit = await settlement.cancel_invoice(invoice["id"], "Comandă anulată de client", Actor.system())
     assert credit["kind"] == "credit_note" and credit["credits_invoice"] == invoice["id"]
     await login(client, staff)
     page = await client.get(f"/staff/invoices/{credit['id']}/print")
@@ -176,12 +177,12 @@ async def test_a_credit_note_names_the_invoice_it_cancels(client):
 
 async def test_a_paid_invoice_shows_what_was_paid_and_nothing_due(client):
     client_id, invoice = await romanian_invoice()
-    await service.record_payment(client_id=client_id, currency="RON", allocations=[(invoice["id"], 23456)], method="bank_transfer",
+    await settlement.record_payment(client_id=client_id, currency="RON", allocations=[(invoice["id"], 23456)], method="bank_transfer",
                                  received_on=ISSUED, reference="OP 17", actor=Actor.system())
     await login(client, await make_staff(Role.ADMIN))
     text = plain((await client.get(f"/staff/invoices/{invoice['id']}/print")).text)
     assert "234,56 RON" in text and "1.000,00 RON" in text  # paid, and the balance still due
-    await service.record_payment(client_id=client_id, currency="RON", allocations=[(invoice["id"], 100000)], method="cash",
+    await settlement.record_payment(client_id=client_id, currency="RON", allocations=[(invoice["id"], 100000)], method="cash",
                                  received_on=ISSUED, reference="", actor=Actor.system())
     assert (await Invoice.select(Invoice.status).where(Invoice.id == invoice["id"]).first())["status"] == "paid"
     text = plain((await client.get(f"/staff/invoices/{invoice['id']}/print")).text)

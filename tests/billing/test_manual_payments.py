@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 
+from portal import settlement
 from portal import db as portal_db
 from portal.audit.service import timeline
 from portal.auth.roles import Role
@@ -173,7 +174,7 @@ async def test_reversing_a_payment_writes_a_counter_entry_and_restores_the_balan
     again = await post(client, url, {"reason": "Twice"})
     assert again.status_code == 400 and "already been reversed" in again.text
     with pytest.raises(billing.BillingError, match="cannot itself be reversed"):
-        await billing.reverse_payment(counter["id"], "No", SYSTEM)
+        await settlement.reverse_payment(counter["id"], "No", SYSTEM)
     assert await Payment.count() == 2
     # the payment must be on this invoice
     other = await issue(company)
@@ -183,15 +184,15 @@ async def test_reversing_a_payment_writes_a_counter_entry_and_restores_the_balan
 async def test_reversing_a_split_payment_restores_every_invoice_it_settled(db):
     company = await make_client()
     first, second = await issue(company), await issue(company)
-    recorded = await billing.record_payment(
+    recorded = await settlement.record_payment(
         client_id=company, currency="RON", allocations=[(first["id"], 11900), (second["id"], 5000)], method="bank_transfer",
         received_on=today(), reference="OP 1", actor=SYSTEM,
     )
-    await billing.reverse_payment(recorded.payment_id, "Wrong amount", SYSTEM)
+    await settlement.reverse_payment(recorded.payment_id, "Wrong amount", SYSTEM)
     for invoice in (first, second):
         row = await billing.get_invoice(invoice["id"])
         assert (row["paid_minor"], row["status"]) == (0, "issued")
-    again = await billing.record_payment(client_id=company, currency="RON", allocations=[(first["id"], 11900)],
+    again = await settlement.record_payment(client_id=company, currency="RON", allocations=[(first["id"], 11900)],
                                          method="cash", received_on=today(), reference="", actor=SYSTEM)
     assert again.payment_id  # the balance is payable again
 
@@ -241,7 +242,7 @@ async def test_two_reversals_of_one_payment_at_the_same_moment_count_once(db):
     recorded = await pay(invoice)
     async with portal_db.pool(db, 4):
         outcomes = await asyncio.gather(
-            *(billing.reverse_payment(recorded.payment_id, f"Try {n}", SYSTEM) for n in range(4)), return_exceptions=True,
+            *(settlement.reverse_payment(recorded.payment_id, f"Try {n}", SYSTEM) for n in range(4)), return_exceptions=True,
         )
     assert sum(isinstance(o, int) for o in outcomes) == 1
     assert all(isinstance(o, billing.BillingError) for o in outcomes if not isinstance(o, int))
@@ -253,7 +254,7 @@ async def test_two_reversals_of_one_payment_at_the_same_moment_count_once(db):
 async def test_record_payment_refuses_an_invoice_named_twice(db):
     invoice = await issue(await make_client())
     with pytest.raises(billing.BillingError, match="once"):
-        await billing.record_payment(client_id=invoice["client"], currency="RON", allocations=[(invoice["id"], 11900), (invoice["id"], 11900)],
+        await settlement.record_payment(client_id=invoice["client"], currency="RON", allocations=[(invoice["id"], 11900), (invoice["id"], 11900)],
                                      method="cash", received_on=today(), reference="", actor=SYSTEM)
     assert (await billing.get_invoice(invoice["id"]))["paid_minor"] == 0
 
@@ -263,7 +264,7 @@ async def test_money_held_as_credit_is_reversed_with_an_event_on_the_payment(db)
     company = await make_client()
     credit = Payment(client=company, currency="RON", amount_minor=700, method="bank_transfer", received_on=today(), created_at=utcnow())
     await credit.save()
-    counter_id = await billing.reverse_payment(credit.id, "Returned to the client", SYSTEM)
+    counter_id = await settlement.reverse_payment(credit.id, "Returned to the client", SYSTEM)
     counter = await Payment.select().where(Payment.id == counter_id).first()
     assert (counter["amount_minor"], counter["reverses"]) == (-700, credit.id)
     assert [e["action"] for e in await timeline("payment", credit.id)] == ["payment_reversed"]

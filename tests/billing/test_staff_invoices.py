@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from portal import settlement
 from portal.auth.roles import Role
 from portal.billing import service as billing
 from portal.billing.rules import Line
@@ -51,7 +52,7 @@ async def test_status_client_manager_currency_and_code_filters(client):
     paid_ron = await issue(alfa)
     await pay(paid_ron)
     cancelled = await issue(alfa)
-    credit_note = await billing.cancel_invoice(cancelled["id"], "Duplicate", SYSTEM)
+    credit_note = await settlement.cancel_invoice(cancelled["id"], "Duplicate", SYSTEM)
     open_eur = await issue(beta, currency="EUR")
     await as_staff(client)
 

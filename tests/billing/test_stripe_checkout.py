@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import html
 
+from portal import settlement
 from portal.billing.stripe_tables import CheckoutAttempt
 from portal.billing.tables import Invoice
 from portal.orders.tables import Order, TechnicalSpec
@@ -85,7 +86,7 @@ async def test_a_new_balance_makes_a_new_attempt_with_its_own_key(http, standin)
 
     _, invoice = await buyer_with_invoice(http, 119_000)
     await post(http, f"/client/invoices/{invoice['id']}/pay")
-    await billing.record_payment(client_id=invoice["client"], currency="RON", allocations=[(invoice["id"], 19_000)],
+    await settlement.record_payment(client_id=invoice["client"], currency="RON", allocations=[(invoice["id"], 19_000)],
                                  method="bank_transfer", received_on=utcnow().date(), reference="OP 7", actor=Actor.system())
     again = await post(http, f"/client/invoices/{invoice['id']}/pay")
     assert again.status_code == 303
@@ -103,7 +104,7 @@ async def test_a_paid_invoice_or_an_unknown_choice_does_not_call_stripe(http, st
     _, invoice = await buyer_with_invoice(http, 50_000)
     wrong = await post(http, f"/client/invoices/{invoice['id']}/pay", {"amount_choice": "installment"})
     assert wrong.status_code == 303 and wrong.headers["location"] == f"/client/invoices/{invoice['id']}"
-    await billing.record_payment(client_id=invoice["client"], currency="RON", allocations=[(invoice["id"], 50_000)],
+    await settlement.record_payment(client_id=invoice["client"], currency="RON", allocations=[(invoice["id"], 50_000)],
                                  method="cash", received_on=utcnow().date(), reference="cash", actor=Actor.system())
     paid = await post(http, f"/client/invoices/{invoice['id']}/pay")
     assert paid.status_code == 303 and paid.headers["location"] == f"/client/invoices/{invoice['id']}"

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import stripe
 
+from portal import settlement
 from portal import db as portal_db
 from portal.audit.service import Actor
 from portal.billing import service as billing
@@ -222,7 +223,7 @@ async def test_a_declined_card_marks_the_attempt_failed_until_a_retry_in_the_ses
 
 async def test_more_than_the_balance_is_allocated_up_to_it_and_the_rest_is_credit(http, stripe_settings):
     p = await checkout(stripe_settings)  # the session asks for the whole 1,190.00
-    await billing.record_payment(client_id=p.client_id, currency="RON", allocations=[(p.invoice_id, 19_000)], method="bank_transfer",
+    await settlement.record_payment(client_id=p.client_id, currency="RON", allocations=[(p.invoice_id, 19_000)], method="bank_transfer",
                                  received_on=utcnow().date(), reference="OP 12", actor=Actor.system())
     response = await deliver(http, p.completed("paid"))
     assert response.json()["outcome"] == f"payment recorded: {TOTAL - 19_000} allocated, 19000 credit"
@@ -239,7 +240,7 @@ async def test_more_than_the_balance_is_allocated_up_to_it_and_the_rest_is_credi
 
 async def test_a_payment_for_an_invoice_paid_meanwhile_is_all_credit(http, stripe_settings):
     p = await checkout(stripe_settings)
-    await billing.record_payment(client_id=p.client_id, currency="RON", allocations=[(p.invoice_id, TOTAL)], method="bank_transfer",
+    await settlement.record_payment(client_id=p.client_id, currency="RON", allocations=[(p.invoice_id, TOTAL)], method="bank_transfer",
                                  received_on=utcnow().date(), reference="OP 13", actor=Actor.system())
     await deliver(http, p.completed("paid"))
     s = await state(p)
@@ -319,7 +320,7 @@ async def test_a_manual_payment_racing_the_webhook_is_not_counted_twice(db, stri
         async def manual():
             await asyncio.sleep(round_ * 0.005)  # start at different points of the webhook's transaction
             try:
-                await billing.record_payment(client_id=p.client_id, currency="RON", allocations=[(p.invoice_id, TOTAL)],
+                await settlement.record_payment(client_id=p.client_id, currency="RON", allocations=[(p.invoice_id, TOTAL)],
                                              method="bank_transfer", received_on=utcnow().date(), reference="OP 99",
                                              actor=Actor.system())
                 return "manual recorded"

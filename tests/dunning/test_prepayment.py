@@ -12,7 +12,7 @@ import pytest
 from portal.audit.service import Actor
 from portal.auth.roles import Role
 from portal.clients.tables import Client
-from portal.dunning import escalation, ladder_rules, ladders, seeds
+from portal.dunning import escalation, ladder_rules, ladders, prepayment, seeds
 from portal.dunning.tables import DunningAction, Ladder, Letter, Pause, Sanction
 from portal.mail.tables import EmailMessage
 from portal.orders import service as orders
@@ -63,7 +63,7 @@ async def test_a_waiting_prepayment_follows_the_gentle_ladder_and_a_callback_hol
     await tick(settings, local(due + dt.timedelta(days=1), "11:00"))
     assert [a["channel"] for a in await actions_of(invoice["id"])] == ["email", "call"]  # pre-due reminder skipped (issued on its due date)
     callback_at = local(due + dt.timedelta(days=15), "10:00")
-    task_id, checked = await tasks.create_callback(
+    task_id, checked = await prepayment.schedule_callback(
         {"order_id": str(world["order_id"]), "date": (due + dt.timedelta(days=15)).isoformat(), "time": "10:00",
          "note": "Call me in two weeks"}, Actor(world["manager"]["id"], "Ana Sales"), tz=TZ, now=local(due + dt.timedelta(days=1), "11:30"))
     assert task_id, checked.errors
@@ -91,12 +91,12 @@ async def test_a_moved_callback_moves_the_hold_and_a_done_one_releases_it(db, se
     invoice, due = world["invoice"], world["invoice"]["due_date"]
     who = Actor(world["manager"]["id"], "Ana Sales")
     now = local(due, "09:00")
-    task_id, _ = await tasks.create_callback({"order_id": str(world["order_id"]), "date": (due + dt.timedelta(days=5)).isoformat(),
+    task_id, _ = await prepayment.schedule_callback({"order_id": str(world["order_id"]), "date": (due + dt.timedelta(days=5)).isoformat(),
                                                "time": "10:00", "note": ""}, who, tz=TZ, now=now)
-    await tasks.move(task_id, {"date": (due + dt.timedelta(days=9)).isoformat(), "time": "15:00"}, who, tz=TZ, now=now)
+    await prepayment.move_callback(task_id, {"date": (due + dt.timedelta(days=9)).isoformat(), "time": "15:00"}, who, tz=TZ, now=now)
     open_pauses = await Pause.select(Pause.until).where((Pause.invoice == invoice["id"]) & Pause.ended_at.is_null())
     assert [p["until"] for p in open_pauses] == [local(due + dt.timedelta(days=9), "15:00")]
-    await tasks.complete(task_id, "Will pay on Friday", who)
+    await prepayment.complete_callback(task_id, "Will pay on Friday", who)
     assert (await escalation.states_of([invoice["id"]]))[invoice["id"]] == "running"
     assert await Pause.count().where((Pause.invoice == invoice["id"]) & Pause.ended_at.is_null()) == 0
 

@@ -171,9 +171,9 @@ async def test_a_discount_staff_changed_during_the_sanction_is_kept_when_it_is_l
 async def test_lift_if_clear_does_nothing_while_debt_is_overdue_and_for_clients_without_sanctions(db):
     d = await debtor()
     await sanctions.apply_sanction(d["id"], "credit_hold", SYSTEM)
-    assert await sanctions.lift_if_clear(d["id"], SYSTEM) == 0
+    assert (await sanctions.lift_if_clear(d["id"], SYSTEM)).count == 0
     other = await make_client()
-    assert await sanctions.lift_if_clear(other, SYSTEM) == 0
+    assert (await sanctions.lift_if_clear(other, SYSTEM)).count == 0
     with pytest.raises(ValueError):
         await sanctions.apply_sanction(d["id"], "cash_on_delivery", SYSTEM)
 

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from portal import settlement
 from portal.audit.tables import AuditEvent
 from portal.auth.roles import Role
 from portal.billing.tables import Invoice
@@ -203,7 +204,7 @@ async def test_paid_and_cancelled_invoices_cannot_be_disputed(client, settings):
     paid = await _dispute(client, w, headers=HTMX)
     assert "This invoice is paid" in paid.text
     cancelled = await issue(w["client_id"], due_in=-2)
-    await billing.cancel_invoice(cancelled["id"], "Issued twice", Actor.system())
+    await settlement.cancel_invoice(cancelled["id"], "Issued twice", Actor.system())
     response = await post(client, f"/client/invoices/{cancelled['id']}/dispute", {"reason": "quality"}, headers=HTMX)
     assert "Dispute this invoice" not in response.text
     assert await Dispute.count() == 0

@@ -7,6 +7,7 @@ import datetime as dt
 import html
 import re
 
+from portal import settlement
 from portal.audit.service import Actor
 from portal.auth.roles import Role
 from portal.auth.tables import User
@@ -74,7 +75,7 @@ async def test_the_client_is_told_of_its_payment_and_of_production(db, settings)
     await specs.approve_spec(order["id"], s["client_id"], 1, {"variant_id": str(s["a"]), "signature_name": "Ion Pop", "agree": "on"},
                              Actor(s["buyer"]["id"], "Ion Pop"))
     invoice = await billing.get_invoice((await orders.invoice_of(order["id"]))["id"])
-    await billing.record_payment(client_id=s["client_id"], currency="RON", allocations=[(invoice["id"], invoice["total_minor"])],
+    await settlement.record_payment(client_id=s["client_id"], currency="RON", allocations=[(invoice["id"], invoice["total_minor"])],
                                  method="bank_transfer", received_on=dt.date.today(), reference="OP 9", actor=Actor.system())
     kinds = [n["kind"] for n in await _notices(s["client_id"])]
     assert kinds[-2:] == ["payment_received", "production_started"]

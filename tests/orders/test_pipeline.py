@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+from portal import settlement
 from portal.audit.service import Actor
 from portal.auth.roles import Role
 from portal.billing import service as billing
@@ -113,16 +114,16 @@ async def test_full_payment_after_approval_moves_the_order_into_production_by_it
     half = invoice["total_minor"] // 2
     args = dict(client_id=order["client"], currency=invoice["currency"], method="bank_transfer",
                 received_on=utcnow().date(), reference="OP 1", actor=Actor.system())
-    await billing.record_payment(allocations=[(invoice["id"], half)], **args)
+    await settlement.record_payment(allocations=[(invoice["id"], half)], **args)
     assert (await service.get_order(order["id"]))["stage"] == "spec_approved"  # half is not enough
-    await billing.record_payment(allocations=[(invoice["id"], invoice["total_minor"] - half)], **args)
+    await settlement.record_payment(allocations=[(invoice["id"], invoice["total_minor"] - half)], **args)
     assert (await service.get_order(order["id"]))["stage"] == "in_production"
 
 
 async def test_payment_before_approval_waits_for_the_approval(db):
     order = await make_order("spec_sent")
     invoice = await service.invoice_of(order["id"])
-    await billing.record_payment(client_id=order["client"], currency=invoice["currency"], allocations=[(invoice["id"], invoice["total_minor"])],
+    await settlement.record_payment(client_id=order["client"], currency=invoice["currency"], allocations=[(invoice["id"], invoice["total_minor"])],
                                  method="cash", received_on=utcnow().date(), reference="", actor=Actor.system())
     assert (await service.get_order(order["id"]))["stage"] == "spec_sent"
     await approve_spec(order["id"])

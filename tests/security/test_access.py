@@ -194,7 +194,7 @@ async def _letter_on(client_id: int, invoice_id: int, step_id: int) -> int:
 async def _payment_on(client_id: int, invoice_id: int) -> int:
     """A bank transfer settling part of the invoice, recorded the one way payments are recorded."""
     from portal.audit.service import Actor
-    from portal.billing.service import record_payment
+    from portal.settlement import record_payment
 
     recorded = await record_payment(client_id=client_id, currency="RON", allocations=[(invoice_id, 5000)], method="bank_transfer",
                                     received_on=dt.date.today(), reference="World", actor=Actor.system())
