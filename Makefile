@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.installed-test
 
 LOCK := requirements.lock
 
-.PHONY: run test install system-deps migrate demo serve lock messages-extract messages-update messages-compile clean
+.PHONY: run test check mypy-baseline install system-deps migrate demo serve lock messages-extract messages-update messages-compile clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,8 +53,18 @@ run: install
 	$(BIN)/portal demo --if-empty
 	$(BIN)/portal serve
 
-test: $(TEST_STAMP) messages-compile
+test: $(TEST_STAMP) messages-compile check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The shape of the code (docs/architecture.md): lint, the import contract, types against their baseline.
+check: $(TEST_STAMP)
+	$(BIN)/ruff check portal tests bench tools piccolo_conf.py
+	$(BIN)/lint-imports
+	$(BIN)/python tools/typecheck.py
+
+# Write tools/mypy-baseline.txt again after fixing type errors (it refuses to take new ones).
+mypy-baseline: $(TEST_STAMP)
+	$(BIN)/python tools/typecheck.py --write
 
 migrate: install
 	$(BIN)/portal migrate

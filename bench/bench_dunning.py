@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
@@ -58,18 +59,16 @@ async def sampler(url: str, t1: dt.datetime, samples: list, stop: asyncio.Event)
             planned = await conn.fetchval("SELECT count(*) FROM dunning_actions WHERE taken_at = $1", t1)
             pending = await conn.fetchval("SELECT count(*) FROM dunning_actions WHERE status = 'pending'")
             samples.append((time.perf_counter() - started, rss_mib(), planned, pending))
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
-            except asyncio.TimeoutError:
-                pass
     finally:
         await conn.close()
 
 
 async def run(url: str, meta: dict, runs: int, limit: float) -> dict:
     from portal import db
-    from portal.dunning.engine import run_dunning
     from portal.settings import load_settings
+    from portal.tick import run_dunning
 
     os.environ.update({"DATABASE_URL": url, "PORTAL_ENV": "test", "SECRET_KEY": "bench-secret-key-long-enough-for-the-portal",
                        "DUNNING_TICK_SECONDS": "0"})

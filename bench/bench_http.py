@@ -39,11 +39,11 @@ CLIENT_ID = 1
 PORTS = {"portal": 8811, "raw": 8812, "bare": 8813}
 WORKERS = 1  # uvicorn processes per server (--workers): the same for the portal and the references
 
-# the client list's first page, as portal.billing.statements.client_invoices reads it (status=all: 50 rows)
+# the client list's first page, as portal.billing.statements.service.client_invoices reads it (status=all: 50 rows)
 CLIENT_SQL = """SELECT id, code, kind, status, currency, issue_date, due_date, total_minor, paid_minor, "order", credits_invoice
 FROM invoices WHERE client = $1 ORDER BY due_date DESC, id DESC LIMIT $2"""
 CLIENT_ROWS = 50  # statements.PAGE_SIZE
-# the worklist's first page, as portal.dunning.worklist.rows reads it with no client filter (the
+# the worklist's first page, as portal.dunning.worklist.listing.rows reads it with no client filter (the
 # page adds the step and manager names from its choice lists, a second query)
 WORKLIST_SQL = """SELECT i.id, i.code, i.due_date, i.currency, i.total_minor - i.paid_minor AS balance, c.id AS client_id,
 c.name AS client_name, c.sales_manager, s.severity, s.last_position AS position, s.last_step AS last_step_id,
@@ -61,7 +61,8 @@ RAW_TEMPLATE = """<!doctype html><html><head><title>raw</title></head><body><tab
 
 WRK_SCRIPT = """
 done = function(summary, latency, requests)
-  io.write(string.format("WRKJSON {\\"rps\\": %f, \\"p50\\": %f, \\"p95\\": %f, \\"p99\\": %f, \\"errors\\": %d, \\"bad_status\\": %d, \\"requests\\": %d}\\n",
+  io.write(string.format(
+    "WRKJSON {\\"rps\\": %f, \\"p50\\": %f, \\"p95\\": %f, \\"p99\\": %f, \\"errors\\": %d, \\"bad_status\\": %d, \\"requests\\": %d}\\n",
     summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(95) / 1000,
     latency:percentile(99) / 1000, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
     summary.errors.status, summary.requests))
@@ -207,8 +208,10 @@ def ratio(a: float, b: float) -> str:
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    mem = next((int(line.split()[1]) // 1024 // 1024 for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)
+    with open("/proc/cpuinfo") as f:
+        cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
+    with open("/proc/meminfo") as f:
+        mem = next((int(line.split()[1]) // 1024 // 1024 for line in f if line.startswith("MemTotal")), 0)
     return f"{os.cpu_count()} cores ({cpu}), {mem} GiB RAM, load average {os.getloadavg()[0]:.1f} at start"
 
 

@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 
 async def generate(clients: int, orders: int) -> None:
+    from portal import db
     from portal.accounts.service import create_user
     from portal.audit.service import Actor
     from portal.auth.roles import Kind, Role
@@ -33,7 +34,6 @@ async def generate(clients: int, orders: int) -> None:
     from portal.clock import utcnow
     from portal.orders.rules import BOARD_COLUMNS, order_code
     from portal.orders.tables import Order
-    from portal import db
 
     await create_user(email="bench@firm.test", name="Bench Admin", password="bench-password-1", kind=Kind.STAFF,
                       role=Role.ADMIN, actor=Actor.system())
@@ -69,7 +69,9 @@ async def measure(app, paths: list[str], requests: int) -> None:
     async with AsyncTestClient(app=app) as client:
         await client.get("/login")
         token = client.cookies["portal_csrf"]
-        r = await client.post("/login", data={"email": "bench@firm.test", "password": "bench-password-1", "_csrf_token": token}, follow_redirects=False)
+        r = await client.post(
+            "/login", data={"email": "bench@firm.test", "password": "bench-password-1", "_csrf_token": token}, follow_redirects=False
+        )
         assert r.status_code == 303, r.text
         for path in paths:
             await client.get(path)  # warm up

@@ -35,7 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 import asyncpg  # noqa: E402
 
-from portal.dunning import rules  # noqa: E402
+from portal.billing.rules import invoice_code  # noqa: E402 - needs ROOT on sys.path first
+from portal.clock import local_date  # noqa: E402
+from portal.dunning.engine import rules  # noqa: E402
 
 TZ = "Europe/Bucharest"
 PASSWORD = "bench-password-2026"
@@ -103,7 +105,7 @@ async def create_database(url: str, db: str) -> str:
     await conn.execute(f'CREATE DATABASE "{db}"')
     await conn.close()
     env = {**os.environ, "DATABASE_URL": target, "PORTAL_ENV": "test", "SECRET_KEY": "bench-secret-key-long-enough-for-the-portal"}
-    subprocess.run([str(Path(sys.executable).parent / "portal"), "migrate"], check=True, capture_output=True, env=env)
+    await asyncio.to_thread(subprocess.run, [str(Path(sys.executable).parent / "portal"), "migrate"], check=True, capture_output=True, env=env)
     return target
 
 
@@ -112,7 +114,7 @@ async def generate(url: str, clients: int, invoices: int) -> dict:
 
     conn = await asyncpg.connect(url)
     started = time.perf_counter()
-    today = rules.local_date(dt.datetime.now(dt.timezone.utc), TZ)
+    today = local_date(dt.datetime.now(dt.UTC), TZ)
     t0, t1 = moments(today)
     ladders = {r["segment"]: r["ladder"] for r in await conn.fetch("SELECT segment, ladder FROM dunning_segment_ladders")}
     if not ladders:
@@ -192,7 +194,8 @@ async def generate(url: str, clients: int, invoices: int) -> dict:
             due, status, paid = today - dt.timedelta(days=20 + j % 700), "paid", total
             counts["paid"] += 1
         issue = due - dt.timedelta(days=30)
-        inv.append((invoice_id, "BN", issue.year, invoice_id, f"BN{invoice_id:08d}", client, "invoice", "RON", issue, due, status,
+        inv.append((invoice_id, "BN", issue.year, invoice_id, invoice_code("BN", issue.year, invoice_id), client, "invoice", "RON", issue, due,
+                    status,
                     net, total - net, total, paid, t0))
         if len(inv) >= CHUNK or j == invoices - 1:
             await conn.copy_records_to_table("invoices", records=inv, columns=inv_cols)
@@ -202,6 +205,9 @@ async def generate(url: str, clients: int, invoices: int) -> dict:
                 await conn.copy_records_to_table("dunning_states", records=states, columns=st_cols)
             bar.add(len(inv))
             inv, acts, states = [], [], []
+    # the numbers issued so far, as issuing keeps them (bank matching reads the series from here)
+    await conn.execute("INSERT INTO invoice_counters (series, year, last_number, key) SELECT series, year, max(number), "
+                       "series || '-' || year FROM invoices GROUP BY series, year")
     for table in ("users", "clients", "client_contacts", "invoices", "dunning_actions", "dunning_states"):
         await conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT max(id) FROM {table}), 1))")
     sys.stderr.write("analyze...\n")

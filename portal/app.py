@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
@@ -13,36 +13,37 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 
 from portal import db
-from portal.accounts.own import ClientAccountController, StaffAccountController
-from portal.accounts.staff import StaffUsersController
-from portal.auth.pages import AuthController
-from portal.clients.client import ClientHomeController
+from portal.accounts.client import ClientAccountController
+from portal.accounts.staff import StaffAccountController, StaffUsersController
+from portal.auth.public import AuthController
+from portal.bank.staff import BankAccountsController, BankController
 from portal.billing.client import ClientInvoicesController
-from portal.clients.staff import ClientsController
-from portal.dunning.engine import scheduler as dunning_scheduler
-from portal.dunning.staff import DunningWorklistController
-from portal.orders.client import ClientOrdersController
-from portal.orders.specs_staff import SpecsController
-from portal.orders.staff import OrdersController
-from portal.billing.documents_web import ClientInvoiceDocuments, StaffInvoiceDocuments
-from portal.billing.stripe_client import ClientPaymentsController as ClientPayOnlineController
-from portal.billing.webhooks import stripe_webhook
+from portal.billing.documents.client import ClientInvoiceDocuments
+from portal.billing.documents.staff import StaffInvoiceDocuments
 from portal.billing.staff import ClientPaymentsController, InvoicesController
-from portal.reports.staff import DashboardController
-from portal.tasks.staff import NotificationsController, TasksController
-from portal.dunning.calendar_staff import CalendarController, calendar_feed
-from portal.dunning.reasons_staff import DelayReasonsController
+from portal.billing.stripe.client import ClientPaymentsController as ClientPayOnlineController
+from portal.billing.stripe.public import stripe_webhook
+from portal.calendar.staff import CalendarController, calendar_feed
+from portal.clients.client import ClientHomeController
+from portal.clients.staff import ClientsController
+from portal.dunning.ladders.staff import LaddersController
+from portal.dunning.letters.staff import InvoiceCaseFileController, LettersController
+from portal.dunning.reasons.staff import DelayReasonsController
+from portal.dunning.worklist.staff import DunningWorklistController
 from portal.mail.staff import OutboxController
-from portal.dunning.ladders_staff import LaddersController
-from portal.dunning.letters_staff import InvoiceCaseFileController, LettersController
-from portal.negotiation.disputes_client import ClientDisputesController
-from portal.negotiation.disputes_staff import DisputesController
-from portal.negotiation.promises_client import ClientPromisesController
-from portal.negotiation.client import ClientSchedulesController
-from portal.negotiation.staff import StaffSchedulesController
-from portal.negotiation.links_web import ScheduleLinksController, ShareLinkPages
-from portal.negotiation.print_web import ClientSchedulePrint, StaffSchedulePrint
+from portal.negotiation.disputes.client import ClientDisputesController, ClientPromisesController
+from portal.negotiation.disputes.staff import DisputesController
+from portal.negotiation.links.public import ShareLinkPages
+from portal.negotiation.links.staff import ScheduleLinksController
+from portal.negotiation.schedules.client import ClientSchedulePrint, ClientSchedulesController
+from portal.negotiation.schedules.staff import StaffSchedulePrint, StaffSchedulesController
+from portal.orders.client import ClientOrdersController
+from portal.orders.specs.staff import SpecsController
+from portal.orders.staff import OrdersController
+from portal.reports.staff import DashboardController
 from portal.settings import ROOT, Settings, load_settings
+from portal.tasks.staff import NotificationsController, TasksController
+from portal.tick import scheduler as dunning_scheduler
 from portal.web.errors import EXCEPTION_HANDLERS, no_such_page
 from portal.web.guards import ids_in_range
 from portal.web.health import healthz
@@ -74,6 +75,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             stripe_webhook,
             InvoicesController,
             ClientPaymentsController,
+            BankController,
+            BankAccountsController,
             StaffUsersController,
             StaffAccountController,
             ClientAccountController,

@@ -7,7 +7,8 @@ chunks under its parameter limit. Values are plain Python values in the columns'
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from piccolo.columns import JSON, BigInt, Boolean, Column, Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.combination import WhereRaw
@@ -38,7 +39,7 @@ def _prepare(columns: Sequence[Column], rows: Sequence[Sequence[Any]]) -> list[l
     is_json = [isinstance(c, JSON) for c in columns]
     if not any(is_json):
         return [list(r) for r in rows]
-    return [[json.dumps(v) if j and not isinstance(v, str) else v for v, j in zip(r, is_json)] for r in rows]
+    return [[json.dumps(v) if j and not isinstance(v, str) else v for v, j in zip(r, is_json, strict=False)] for r in rows]
 
 
 def _json_cast(column: Column, expression: str) -> str:
@@ -58,7 +59,7 @@ async def insert_many(
     back = f" RETURNING {', '.join(_name(c) for c in returning)}" if returning else ""
     target = f'INSERT INTO "{table._meta.tablename}" ({names}) '
     if db.is_postgres():
-        arrays = [list(values) for values in zip(*rows)]
+        arrays = [list(values) for values in zip(*rows, strict=False)]
         selected = ", ".join(_json_cast(c, f"v{i}") for i, c in enumerate(columns))
         unnest = ", ".join(f"{{}}::{_pg_type(c)}[]" for c in columns)
         aliases = ", ".join(f"v{i}" for i in range(len(columns)))
@@ -81,7 +82,7 @@ async def update_many(table: type[Table], key: Column, columns: Sequence[Column]
     rows = _prepare([key, *columns], rows)
     tablename = f'"{table._meta.tablename}"'
     if db.is_postgres():
-        arrays = [list(values) for values in zip(*rows)]
+        arrays = [list(values) for values in zip(*rows, strict=False)]
         unnest = ", ".join(f"{{}}::{_pg_type(c)}[]" for c in (key, *columns))
         aliases = ", ".join(f"v{i}" for i in range(len(columns) + 1))
         sets = ", ".join(f"{_name(c)} = {_json_cast(c, f'u.v{i + 1}')}" for i, c in enumerate(columns))

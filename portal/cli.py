@@ -4,20 +4,35 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import errno
 import getpass
 import os
 import socket
 import sys
+from zoneinfo import ZoneInfo
 
-from portal.settings import ROOT, SettingsError, load_settings
+import uvicorn
+from piccolo.apps.migrations.commands.forwards import run_forwards
+from uvicorn.supervisors import Multiprocess
+
+from portal import db, demo
+from portal.accounts import rules
+from portal.accounts.service import AccountError, create_user
+from portal.app import create_app
+from portal.audit.service import Actor
+from portal.auth.roles import Kind, Role
+from portal.clients.tables import Client
+from portal.dunning.ladders import seeds
+from portal.settings import ROOT, Settings, SettingsError, load_settings
+from portal.tick import run_dunning
 
 
 class CommandError(Exception):
     """A failure to report as one line."""
 
 
-def _prepare() -> "object":
+def _prepare() -> Settings:
     settings = load_settings()
     # Piccolo's migration runner finds piccolo_conf.py by module name; make it importable from anywhere.
     os.environ["DATABASE_URL"] = settings.database_url
@@ -28,7 +43,6 @@ def _prepare() -> "object":
 
 
 async def _migrate() -> str:
-    from piccolo.apps.migrations.commands.forwards import run_forwards
 
     result = await run_forwards(app_name="portal")
     if not result.success:
@@ -37,8 +51,6 @@ async def _migrate() -> str:
 
 
 def cmd_migrate(_: argparse.Namespace) -> None:
-    from portal import db
-    from portal.dunning import seeds
 
     settings = _prepare()
 
@@ -55,7 +67,6 @@ def cmd_migrate(_: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from portal import db, demo
 
     settings = _prepare()
     db.bind(db.engine_for(settings.database_url))
@@ -80,12 +91,6 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def cmd_create_user(args: argparse.Namespace) -> None:
-    from portal import db
-    from portal.accounts import rules
-    from portal.accounts.service import AccountError, create_user
-    from portal.audit.service import Actor
-    from portal.auth.roles import Kind, Role
-    from portal.clients.tables import Client
 
     settings = _prepare()
     db.bind(db.engine_for(settings.database_url))
@@ -122,8 +127,6 @@ def cmd_create_user(args: argparse.Namespace) -> None:
 
 def _as_of(raw: str | None):
     """--as-of 2026-12-01T12:00 (the firm's time zone unless an offset is given)."""
-    import datetime as dt
-    from zoneinfo import ZoneInfo
 
     if not raw:
         return None
@@ -137,8 +140,6 @@ def _as_of(raw: str | None):
 
 
 def cmd_dunning_run(args: argparse.Namespace) -> None:
-    from portal import db
-    from portal.dunning.engine import run_dunning
 
     settings = _prepare()
     as_of = _as_of(args.as_of)
@@ -152,7 +153,6 @@ def cmd_dunning_run(args: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    import uvicorn
 
     settings = _prepare()
     options = {"host": settings.host, "port": settings.port, "proxy_headers": settings.production, "log_level": "info"}
@@ -161,7 +161,6 @@ def cmd_serve(args: argparse.Namespace) -> None:
         config = uvicorn.Config("portal.app:create_app", factory=True, workers=settings.web_workers, **options)
         supervisor(config, settings.host, settings.port).run()
         return
-    from portal.app import create_app
 
     uvicorn.run(create_app(settings), **options)
 
@@ -199,7 +198,6 @@ def supervisor(config, host: str, port: int):
     of its own on the same port (SO_REUSEPORT), so the kernel spreads new connections over the
     workers. With one shared socket, the worker that wakes first accepts every connection waiting,
     and a burst of keep-alive connections lands on one worker while the others idle (measured)."""
-    from uvicorn.supervisors import Multiprocess
 
     class _Supervisor(Multiprocess):
         @property

@@ -12,7 +12,7 @@ _firm_timezone: contextvars.ContextVar[str] = contextvars.ContextVar("firm_timez
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def set_firm_timezone(name: str) -> None:
@@ -32,7 +32,7 @@ def local_date(moment: dt.datetime, tz: str | None = None) -> dt.date:
 @lru_cache(maxsize=65536)
 def local_at(day: dt.date, at: dt.time, tz: str) -> dt.datetime:
     """`day` at the local time `at` in `tz`, as UTC."""
-    return dt.datetime.combine(day, at, tzinfo=_zone(tz)).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(day, at, tzinfo=_zone(tz)).astimezone(dt.UTC)
 
 
 def firm_today(tz: str | None = None, now: dt.datetime | None = None) -> dt.date:

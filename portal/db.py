@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import AsyncIterator, Iterator
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from portal.piccolo_app import APP_CONFIG
+from portal.settings import DEFAULT_SQLITE_PATH
 
 _engine: Engine | None = None
 
@@ -27,7 +30,6 @@ def engine_for(database_url: str) -> Engine:
 
 
 def database_url_from_env() -> str:
-    from portal.settings import DEFAULT_SQLITE_PATH
 
     return os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{DEFAULT_SQLITE_PATH}"
 
@@ -35,7 +37,6 @@ def database_url_from_env() -> str:
 def bind(engine: Engine) -> Engine:
     """Point every table of the app at `engine` (tests switch engines this way)."""
     global _engine
-    from portal.piccolo_app import APP_CONFIG
 
     for table in APP_CONFIG.table_classes:
         table._meta.db = engine

@@ -21,23 +21,29 @@ from portal import db
 from portal.accounts.service import create_user
 from portal.audit import service as audit
 from portal.audit.service import Actor
+from portal.audit.tables import AuditEvent
 from portal.auth.roles import Kind, Role
 from portal.auth.tables import User
+from portal.bank.tables import BankAccount
 from portal.billing import conditions
 from portal.billing.rules import invoice_code
 from portal.billing.service import next_number
-from portal.settlement import cancel_invoice
-from portal.billing.tables import Invoice, InvoiceLine, Payment, PaymentAllocation
+from portal.billing.tables import Invoice, InvoiceLine, InvoiceStatus, Payment, PaymentAllocation
 from portal.clients.rules import fold
 from portal.clients.tables import Client, Contact
-from portal.audit.tables import AuditEvent
-from portal.clock import utcnow
+from portal.clock import local_date, utcnow
 from portal.demo_art import layout_png
-from portal.dunning.seeds import ensure_defaults as ensure_dunning_defaults
+from portal.dunning.engine import rules as dunning_rules
+from portal.dunning.escalation import service as escalation
+from portal.dunning.ladders.seeds import ensure_defaults as ensure_dunning_defaults
 from portal.money import exponent, percent_of, round_half_away
+from portal.negotiation.disputes import service as disputes
+from portal.negotiation.schedules import rules as policy, service as schedules
 from portal.orders.rules import order_code
-from portal.orders import specs
-from portal.orders.tables import LayoutVariant, Order, TechnicalSpec
+from portal.orders.specs import service as specs
+from portal.orders.tables import LayoutVariant, Order, SpecStatus, Stage, TechnicalSpec
+from portal.settlement import cancel_invoice
+from portal.tick import run_dunning
 
 DEMO_PASSWORD = "demo-password-2026"
 DOMAIN = "demo.example"
@@ -118,27 +124,27 @@ CONTACTS = (
 # --- orders: client, product, quantity, unit price (EUR cents, converted), stage,
 #     days since created, hours since the stage changed, settlement of its invoice ----------
 ORDERS = (
-    (0, "PVC loyalty cards, 0.76 mm, 4+4", 50_000, 9, "closed", 75, 960, "paid"),
-    (8, "Membership cards, gold foil, 4+4", 5_000, 15, "closed", 60, 840, "paid"),
-    (4, "RFID hotel key cards, 0.76 mm, 4+4", 15_000, 38, "closed", 50, 720, "paid"),
-    (2, "Fuel loyalty cards, HiCo magnetic stripe, 4+4", 100_000, 7, "delivered", 40, 120, "paid"),
-    (5, "Blister-pack inserts, 350 g/m² board, 4+1", 80_000, 4, "cancelled", 35, 504, ""),
-    (11, "Business cards on PVC, 0.5 mm, 4+4", 2_000, 9, "delivered", 30, 288, "paid"),
-    (3, "Transit smart cards, Mifare Classic 1K", 60_000, 55, "delivered", 25, 72, "paid"),
-    (1, "Contactless debit cards, Mifare DESFire EV3", 25_000, 95, "in_production", 20, 72, "paid"),
-    (6, "Coffee stamp cards, 0.5 mm, 4+4", 10_000, 10, "delivered", 18, 192, "paid"),
-    (9, "Gym member cards, RFID 125 kHz", 3_000, 45, "awaiting_prepayment", 14, 144, ""),
-    (7, "Crew ID cards with photo personalisation", 1_200, 120, "spec_approved", 12, 96, "part"),
-    (6, "Kraft gift boxes with hot-foil logo", 2_000, 85, "in_production", 10, 48, "paid"),
-    (1, "Card mailers with window envelopes", 25_000, 14, "spec_approved", 9, 50, ""),
-    (0, "Gift card carriers, 300 g/m² board, 4+0", 20_000, 12, "in_production", 6, 30, "paid"),
-    (5, "Pharmacy loyalty cards, matt lamination, 4+4", 40_000, 8, "spec_sent", 5, 48, ""),
-    (2, "Key-tag cards, 3-up, 4+4", 40_000, 8, "awaiting_prepayment", 4, 60, ""),
-    (10, "Bookmark cards, 0.38 mm PVC, 4+4", 8_000, 6, "layout", 4, 10, ""),
-    (3, "Card sleeves, transparent PP", 60_000, 3, "layout", 3, 6, ""),
-    (0, "Scratch-off promo cards, 4+4", 30_000, 11, "spec_sent", 2, 20, ""),
-    (4, "Folding boxes for key-card kits, E-flute", 3_000, 65, "request", 1, 3, ""),
-    (11, "Printed shipping boxes, 3-ply, 1+0", 1_500, 70, "request", 0, 1, ""),
+    (0, "PVC loyalty cards, 0.76 mm, 4+4", 50_000, 9, Stage.CLOSED, 75, 960, "paid"),
+    (8, "Membership cards, gold foil, 4+4", 5_000, 15, Stage.CLOSED, 60, 840, "paid"),
+    (4, "RFID hotel key cards, 0.76 mm, 4+4", 15_000, 38, Stage.CLOSED, 50, 720, "paid"),
+    (2, "Fuel loyalty cards, HiCo magnetic stripe, 4+4", 100_000, 7, Stage.DELIVERED, 40, 120, "paid"),
+    (5, "Blister-pack inserts, 350 g/m² board, 4+1", 80_000, 4, Stage.CANCELLED, 35, 504, ""),
+    (11, "Business cards on PVC, 0.5 mm, 4+4", 2_000, 9, Stage.DELIVERED, 30, 288, "paid"),
+    (3, "Transit smart cards, Mifare Classic 1K", 60_000, 55, Stage.DELIVERED, 25, 72, "paid"),
+    (1, "Contactless debit cards, Mifare DESFire EV3", 25_000, 95, Stage.IN_PRODUCTION, 20, 72, "paid"),
+    (6, "Coffee stamp cards, 0.5 mm, 4+4", 10_000, 10, Stage.DELIVERED, 18, 192, "paid"),
+    (9, "Gym member cards, RFID 125 kHz", 3_000, 45, Stage.AWAITING_PREPAYMENT, 14, 144, ""),
+    (7, "Crew ID cards with photo personalisation", 1_200, 120, Stage.SPEC_APPROVED, 12, 96, "part"),
+    (6, "Kraft gift boxes with hot-foil logo", 2_000, 85, Stage.IN_PRODUCTION, 10, 48, "paid"),
+    (1, "Card mailers with window envelopes", 25_000, 14, Stage.SPEC_APPROVED, 9, 50, ""),
+    (0, "Gift card carriers, 300 g/m² board, 4+0", 20_000, 12, Stage.IN_PRODUCTION, 6, 30, "paid"),
+    (5, "Pharmacy loyalty cards, matt lamination, 4+4", 40_000, 8, Stage.SPEC_SENT, 5, 48, ""),
+    (2, "Key-tag cards, 3-up, 4+4", 40_000, 8, Stage.AWAITING_PREPAYMENT, 4, 60, ""),
+    (10, "Bookmark cards, 0.38 mm PVC, 4+4", 8_000, 6, Stage.LAYOUT, 4, 10, ""),
+    (3, "Card sleeves, transparent PP", 60_000, 3, Stage.LAYOUT, 3, 6, ""),
+    (0, "Scratch-off promo cards, 4+4", 30_000, 11, Stage.SPEC_SENT, 2, 20, ""),
+    (4, "Folding boxes for key-card kits, E-flute", 3_000, 65, Stage.REQUEST, 1, 3, ""),
+    (11, "Printed shipping boxes, 3-ply, 1+0", 1_500, 70, Stage.REQUEST, 0, 1, ""),
 )
 # invoices without an order (recurring supplies): client, description, qty, EUR cents, days ago, settlement
 RECURRING = (
@@ -152,8 +158,8 @@ RECURRING = (
 )
 PREPRESS = ("Design and prepress", 1, 4_500)
 DELIVERY = ("Delivery, palletised (DAP)", 1, 12_000)
-SHIPPED = ("in_production", "delivered", "closed")
-SPEC_STAGES = ("spec_sent", "spec_approved", "awaiting_prepayment") + SHIPPED  # orders that have a sent spec
+SHIPPED = (Stage.IN_PRODUCTION, Stage.DELIVERED, Stage.CLOSED)
+SPEC_STAGES = (Stage.SPEC_SENT, Stage.SPEC_APPROVED, Stage.AWAITING_PREPAYMENT, *SHIPPED)  # orders that have a sent spec
 EUR_RATE_X100 = {"EUR": 100, "USD": 108, "RON": 497, "BGN": 196, "HUF": 39_500, "UAH": 4_500}
 VAT_BP = {"RON": 1900, "UAH": 2000, "BGN": 2000, "HUF": 2700, "EUR": 0, "USD": 0}
 METHODS = ("bank_transfer", "bank_transfer", "card", "cash")
@@ -169,7 +175,7 @@ def _email(local: str, company_domain: str | None = None) -> str:
 def demo_logins() -> list[tuple[str, str, str]]:
     """(email, role label, company or "") for every demo login; the password is DEMO_PASSWORD."""
     rows = [(_email(email), ROLE_LABELS[role] + (", lawyer" if legal else ""), "") for _, email, _, role, legal, _ in STAFF]
-    for client, contacts in zip(CLIENTS, CONTACTS):
+    for client, contacts in zip(CLIENTS, CONTACTS, strict=True):
         rows.append((_email(contacts[0][2], client[1]), ROLE_LABELS[Role.CLIENT], client[0]))
     return rows
 
@@ -191,6 +197,10 @@ class _Layouts:
 
     folder: Path
     written: list[Path] = field(default_factory=list)
+
+
+# the firm's accounts whose statements are imported at /staff/bank (valid IBANs of no real account)
+BANK_ACCOUNTS = (("BCR current account RON", "RO49AAAA1B31007593840000", "RON"), ("BCR current account EUR", "RO66BACX0000001234567890", "EUR"))
 
 
 async def load_demo(upload_dir: Path | None = None) -> list[tuple[str, str, str]]:
@@ -218,9 +228,10 @@ async def _load(layouts: _Layouts | None) -> None:
     ]
     for bill in sorted(bills, key=lambda b: b.issued):  # numbered in the order they were issued
         await _invoice(bill, staff["cristina"], today)
-    from portal.dunning import escalation
 
     await escalation.track([r["id"] for r in await Invoice.select(Invoice.id)])  # the ladder follows the open ones
+    for name, iban, currency in BANK_ACCOUNTS:
+        await BankAccount.insert(BankAccount(name=name, iban=iban, currency=currency, auto_book_threshold=90, csv_mapping="", created_at=now))
 
 
 async def _user(local: str, name: str, role: Role, legal: bool, language: str, *,
@@ -284,8 +295,8 @@ async def _orders(clients: list[dict], staff: dict[str, int], now: dt.datetime, 
         uploads = layouts is not None and stage in SPEC_STAGES
         order = Order(  # with variants to upload: saved at the layout stage, where the designer works
             number=order_code(created.year, await next_number("ORD", created.year)), client=client["id"], sales_manager=client["manager"],
-            product=product, quantity=qty, stage="layout" if uploads else stage, stage_changed_at=changed, created_at=created,
-            wanted_date=None if stage in ("delivered", "closed", "cancelled") else today + dt.timedelta(days=21),
+            product=product, quantity=qty, stage=Stage.LAYOUT if uploads else stage, stage_changed_at=changed, created_at=created,
+            wanted_date=None if stage in (Stage.DELIVERED, Stage.CLOSED, Stage.CANCELLED) else today + dt.timedelta(days=21),
         )
         await order.save()
         if stage in SPEC_STAGES:
@@ -296,14 +307,14 @@ async def _orders(clients: list[dict], staff: dict[str, int], now: dt.datetime, 
             await _spec(order, client, staff, changed, variant_ids)
         lines = [(product, qty, cents)] + ([PREPRESS] if i % 3 == 0 else []) + ([DELIVERY] if stage in SHIPPED else [])
         bills.append(_Bill(today - dt.timedelta(days=days), created, client, lines, settle, i, order_id=order.id,
-                           cancelled_at=changed if stage == "cancelled" else None))
+                           cancelled_at=changed if stage == Stage.CANCELLED else None))
     return bills
 
 
 def _sent_at(order: Order, stage: str, changed: dt.datetime) -> dt.datetime:
     """When the spec went to the client: at the last stage change, or two days before its approval
     (but never within six hours of the order's creation)."""
-    if stage == "spec_sent":
+    if stage == Stage.SPEC_SENT:
         return changed
     return max(changed - dt.timedelta(days=2), min(order.created_at + dt.timedelta(hours=6), changed))
 
@@ -327,7 +338,7 @@ async def _variants(order: Order, staff: dict[str, int], sent_at: dt.datetime, l
     events = await AuditEvent.select(AuditEvent.id).where(
         (AuditEvent.action == "variant_uploaded") & (AuditEvent.object_type == "order") & (AuditEvent.object_id == order.id)
     ).order_by(AuditEvent.id)
-    for n, (variant_id, event) in enumerate(zip(ids, events), start=1):
+    for n, (variant_id, event) in enumerate(zip(ids, events, strict=False), start=1):
         at = order.created_at + (spec_created - order.created_at) * n / (len(ids) + 1)
         await LayoutVariant.update({LayoutVariant.uploaded_at: at}).where(LayoutVariant.id == variant_id)
         await AuditEvent.update({AuditEvent.at: at}).where(AuditEvent.id == event["id"])
@@ -335,10 +346,10 @@ async def _variants(order: Order, staff: dict[str, int], sent_at: dt.datetime, l
 
 
 async def _spec(order: Order, client: dict, staff: dict[str, int], changed: dt.datetime, variant_ids: list[int]) -> None:
-    approved = order.stage != "spec_sent"
+    approved = order.stage != Stage.SPEC_SENT
     sent_at = _sent_at(order, order.stage, changed)
     await TechnicalSpec(
-        order=order.id, version=1, status="approved" if approved else "sent", variant_ids=json.dumps(variant_ids),
+        order=order.id, version=1, status=SpecStatus.APPROVED if approved else SpecStatus.SENT, variant_ids=json.dumps(variant_ids),
         approved_variant=variant_ids[1] if approved and variant_ids else None,
         materials="PVC 0.76 mm, white core, glossy overlay" if "card" in order.product.lower() else "Coated board, 350 g/m²",
         finishing="Offset 4+4, rounded corners R3", quantities=f"{order.quantity:,} pcs, packed in boxes of 500",
@@ -360,7 +371,7 @@ async def _invoice(bill: _Bill, controller: int, today: dt.date) -> None:
     invoice = Invoice(
         series="INV", year=issued.year, number=number, code=invoice_code("INV", issued.year, number), client=client["id"],
         order=bill.order_id, currency=client["currency"], issue_date=issued,
-        due_date=issued + dt.timedelta(days=client["terms"]), status="issued",
+        due_date=issued + dt.timedelta(days=client["terms"]), status=InvoiceStatus.ISSUED,
         net_minor=net, vat_minor=vat, total_minor=net + vat, notes=bill.notes, created_by=client["manager"],
         created_at=bill.created,
     )
@@ -385,21 +396,18 @@ async def _pay(invoice: Invoice, bill: _Bill, controller: int, today: dt.date) -
     payment = Payment(
         client=bill.client["id"], currency=invoice.currency, amount_minor=amount, method=method, received_on=received,
         reference=reference, recorded_by=controller,
-        created_at=min(utcnow(), dt.datetime.combine(received, dt.time(9, 30), tzinfo=dt.timezone.utc)),
+        created_at=min(utcnow(), dt.datetime.combine(received, dt.time(9, 30), tzinfo=dt.UTC)),
     )
     await payment.save()
     await PaymentAllocation(payment=payment.id, invoice=invoice.id, amount_minor=amount).save()
-    await Invoice.update({Invoice.paid_minor: amount, Invoice.status: "paid" if full else "issued"}).where(
+    await Invoice.update({Invoice.paid_minor: amount, Invoice.status: InvoiceStatus.PAID if full else InvoiceStatus.ISSUED}).where(
         Invoice.id == invoice.id)
 
 
 async def replay_dunning(settings, days: int = 40) -> None:
     """Run the ladder over the demo's past, a tick every day at noon and one now, so the worklist,
     the calendar and the invoices show the history a running portal would have built."""
-    from portal.dunning import rules as dunning_rules
-    from portal.dunning.engine import run_dunning
-
-    today = dunning_rules.local_date(utcnow(), settings.firm_timezone)
+    today = local_date(utcnow(), settings.firm_timezone)
     for back in range(days, 0, -1):
         at = dunning_rules.local_at(today - dt.timedelta(days=back), dt.time(12, 0), settings.firm_timezone)
         await run_dunning(settings, at, send_email=False)
@@ -410,8 +418,6 @@ async def negotiate(settings) -> None:
     """What negotiation looks like in a running portal: a proposed schedule waiting for the
     negotiator, a plan running, and a disputed invoice, each on an overdue invoice of its own
     client, the most recently overdue first (the oldest stay on the plain ladder, calls and all)."""
-    from portal.negotiation import disputes, rules as policy, service as schedules
-
     ctx = schedules.Context(policy.Policy.from_settings(settings), settings.firm_timezone)
     today = ctx.today(utcnow())
     picked: dict[int, dict] = {}

@@ -4,16 +4,26 @@ from piccolo.conf.apps import AppConfig
 
 from portal.audit.tables import AuditEvent
 from portal.auth.tables import LoginAttempt, Session, User
-from portal.billing.stripe_tables import CheckoutAttempt, StripeEvent
+from portal.bank.tables import BankAccount, BankImport, BankLine, PayerAccount
+from portal.billing.stripe.tables import CheckoutAttempt, StripeEvent
 from portal.billing.tables import Invoice, InvoiceCounter, InvoiceLine, Payment, PaymentAllocation
-from portal.clients.tables import Client, Contact
-from portal.dunning.tables import (
-    CalendarFeed, CallOutcome, ClientLadder, ClientNotice, DelayReason, DunningAction, DunningState, Ladder,
-    LadderStep, Letter, Pause, Sanction, SegmentLadder,
-)
+from portal.calendar.tables import CalendarFeed
+from portal.clients.tables import Client, ClientNotice, Contact
+from portal.dunning.engine.tables import DunningAction, DunningState
+from portal.dunning.escalation.tables import Pause
+from portal.dunning.ladders.tables import ClientLadder, Ladder, LadderStep, SegmentLadder
+from portal.dunning.letters.tables import Letter
+from portal.dunning.reasons.tables import CallOutcome, DelayReason
+from portal.dunning.sanctions.tables import Sanction
 from portal.mail.tables import EmailMessage
 from portal.negotiation.tables import (
-    Dispute, Installment, LinkAttempt, Schedule, ScheduleInvoice, ScheduleVersion, ShareLink,
+    Dispute,
+    Installment,
+    LinkAttempt,
+    Schedule,
+    ScheduleInvoice,
+    ScheduleVersion,
+    ShareLink,
 )
 from portal.orders.tables import LayoutVariant, Order, TechnicalSpec
 from portal.settings import ROOT
@@ -62,6 +72,10 @@ APP_CONFIG = AppConfig(
         ShareLink,
         LinkAttempt,
         Dispute,
+        BankAccount,
+        BankImport,
+        BankLine,
+        PayerAccount,
     ],
     migration_dependencies=[],
     commands=[],

@@ -57,7 +57,7 @@ class Settings:
     max_promise_days: int = 30  # how far ahead a client may promise to pay
     action_max_attempts: int = 5  # a dunning action that keeps failing is marked failed after this
     email_max_attempts: int = 6  # an email that keeps failing is marked failed after this
-    # Negotiation policy (portal.negotiation.rules.Policy reads these).
+    # Negotiation policy (portal.negotiation.schedules.rules.Policy reads these).
     proposal_review_days: int = 7  # a proposed schedule holds the ladder at most this long
     plan_min_installment_minor: int = 5000  # no installment below this (minor units)
     plan_horizon_days: tuple[tuple[str, int], ...] = (("A", 365), ("B", 180), ("C", 90))  # per segment

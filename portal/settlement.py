@@ -21,18 +21,18 @@ from dataclasses import dataclass
 
 from portal import db
 from portal.audit.service import Actor
-from portal.billing import news
-from portal.billing import service as billing
-from portal.billing.service import BillingError, RecordedPayment
+from portal.billing import news, service as billing
 from portal.billing.rules import InvoiceKind, InvoiceStatus
+from portal.billing.service import BillingError, RecordedPayment
 from portal.clock import utcnow
-from portal.dunning import escalation, sanctions
-from portal.negotiation import plans
+from portal.dunning.escalation import service as escalation
+from portal.dunning.sanctions import service as sanctions
+from portal.negotiation.schedules import plans
 from portal.orders import service as orders
 
 CREDIT_SUFFIX = ":credit"  # the external id of the credit that comes with a payment: "<payment's id>:credit"
 
-__all__ = ["BillingError", "RecordedPayment", "Received", "cancel_invoice", "receive", "record_credit", "record_payment", "reverse_payment"]
+__all__ = ["BillingError", "Received", "RecordedPayment", "cancel_invoice", "receive", "record_credit", "record_payment", "reverse_payment"]
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ unless PORTAL_REQUIRE_POSTGRES=1 (set by .ci/run), which turns the skip into a f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
@@ -89,10 +90,8 @@ def postgres_url(tmp_path_factory) -> str | None:
     url = f"{base}/{name}"
     run_portal("migrate", env={"DATABASE_URL": url, "PORTAL_VAR_DIR": str(tmp_path_factory.mktemp("pg"))})
     yield url
-    try:
+    with contextlib.suppress(Exception):
         asyncio.run(_pg_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    except Exception:
-        pass
 
 
 def _all_tables() -> str:

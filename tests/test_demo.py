@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import os
@@ -32,8 +33,8 @@ async def database(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 't.sqlite'}"
     env = {**os.environ, "DATABASE_URL": url, "PICCOLO_CONF": "piccolo_conf"}
     piccolo = Path(sys.executable).parent / "piccolo"
-    done = subprocess.run([str(piccolo), "migrations", "forwards", "portal"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = await asyncio.to_thread(subprocess.run, [str(piccolo), "migrations", "forwards", "portal"], cwd=ROOT, env=env,
+                                   capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     yield db.bind(db.engine_for(url))
 

@@ -67,7 +67,7 @@ def test_the_skip_reason_says_the_login_was_refused_and_how_to_fix_it(stock_clus
     with pytest.raises(Exception) as refused:
         asyncio.run(_create_and_drop(url))
     reason = why_unusable(url, refused.value)
-    assert f"refused the login of 'postgres'" in reason and "password authentication failed" in reason
+    assert "refused the login of 'postgres'" in reason and "password authentication failed" in reason
     assert "DATABASE_URL_TEST=" in reason and ".ci/postgres-login" in reason
 
 
@@ -75,7 +75,7 @@ def test_no_server_is_told_apart_from_a_refused_login():
     url = f"postgres://postgres@127.0.0.1:{_free_port()}/postgres"
     with pytest.raises(OSError) as nobody:
         asyncio.run(_create_and_drop(url))
-    assert why_unusable(url, nobody.value).startswith(f"no PostgreSQL server answers at 127.0.0.1:")
+    assert why_unusable(url, nobody.value).startswith("no PostgreSQL server answers at 127.0.0.1:")
     assert without_password("postgres://ci:s3cret@h:5432/db") == "postgres://ci:***@h:5432/db"
 
 
@@ -86,7 +86,7 @@ def test_ci_postgres_login_gives_a_url_the_tests_can_use_on_a_stock_install(stoc
         made = subprocess.run([str(LOGIN_SCRIPT)], env=env, capture_output=True, text=True, timeout=60)
         assert made.returncode == 0, made.stderr
         url = made.stdout.strip()
-        assert url.startswith(f"postgres://portal_ci:") and url.endswith(f"@127.0.0.1:{port}/postgres")
+        assert url.startswith("postgres://portal_ci:") and url.endswith(f"@127.0.0.1:{port}/postgres")
         asyncio.run(_create_and_drop(url))  # what tests/conftest.py does with DATABASE_URL_TEST
 
 

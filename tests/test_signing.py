@@ -8,8 +8,8 @@ import hashlib
 import hmac
 
 from portal import signing
-from portal.dunning import ical
-from portal.negotiation import links_rules
+from portal.calendar import feed as ical
+from portal.negotiation.links import rules as links_rules
 from portal.web import flash
 
 SECRET = "a-secret-key-that-is-long-enough-for-the-portal"

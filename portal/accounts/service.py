@@ -6,9 +6,8 @@ from portal import db
 from portal.accounts import rules
 from portal.audit import service as audit
 from portal.audit.service import Actor
-from portal.auth import passwords
+from portal.auth import passwords, service as auth
 from portal.auth.roles import Kind, Role
-from portal.auth import service as auth
 from portal.auth.service import end_sessions_of
 from portal.auth.tables import User
 from portal.clock import utcnow

@@ -6,10 +6,11 @@ from litestar import Controller, Request, get, post
 from litestar.response import Response, Template
 
 from portal.accounts import rules, service
+from portal.accounts.pages import own_settings_form, save_own_settings
 from portal.auth.roles import STAFF_ROLES, Role
 from portal.web.flash import flash
 from portal.web.forms import form_data
-from portal.web.guards import allowed
+from portal.web.guards import allowed, staff_only
 from portal.web.i18n import gettext as _
 from portal.web.responses import actor, found_or_404, page, see_other
 
@@ -69,3 +70,16 @@ class StaffUsersController(Controller):
         await service.set_password(user_id, form["password"], actor(request))
         flash(request, _("New password set; %(name)s must log in again.", name=user["name"]))
         return see_other("/staff/users")
+
+
+class StaffAccountController(Controller):
+    path = "/staff/account"
+    guards = [staff_only]
+
+    @get("/")
+    async def show(self, request: Request) -> Template:
+        return await own_settings_form(request, client_user=False)
+
+    @post("/")
+    async def save(self, request: Request) -> Response:
+        return await save_own_settings(request, client_user=False)

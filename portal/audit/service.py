@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from portal import bulk
 from portal.audit.tables import AuditEvent
+from portal.auth.tables import User
 from portal.clock import utcnow
 
 
@@ -18,7 +20,7 @@ class Actor:
     ip: str = ""
 
     @classmethod
-    def system(cls) -> "Actor":
+    def system(cls) -> Actor:
         return cls(user_id=None, label="system")
 
 
@@ -58,6 +60,9 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
     return {k: (v if isinstance(v, (int, str, bool, float, type(None), list, dict)) else str(v)) for k, v in values.items()}
 
 
+PERSON_FIELDS = ("assignee", "sales_manager", "user_id", "created_by")  # fields that hold a user id
+
+
 async def timeline(object_type: str, object_id: int, *, client_id: int | None = None, limit: int = 100) -> list[dict]:
     """Newest first. For a client, include every event that names the client."""
     query = AuditEvent.select().order_by(AuditEvent.id, ascending=False).limit(limit)
@@ -70,9 +75,6 @@ async def timeline(object_type: str, object_id: int, *, client_id: int | None = 
 
 async def with_person_names(events: list[dict]) -> list[dict]:
     """Ids of people in the events' fields become their names (one query for all of them)."""
-    from portal.audit.words import PERSON_FIELDS
-    from portal.auth.tables import User
-
     ids = {value for e in events for part in (e.get("before"), e.get("after")) if isinstance(part, dict)
            for key, value in part.items() if key in PERSON_FIELDS and isinstance(value, int)}
     if not ids:
@@ -91,8 +93,6 @@ async def with_person_names(events: list[dict]) -> list[dict]:
 async def record_system_events(events: list[tuple[str, str, int, int | None, dict, dict]], at=None) -> None:
     """Many events by the system in one statement (the dunning tick):
     (action, object_type, object_id, client_id, before, after)."""
-    from portal import bulk
-
     at = at or utcnow()
     await bulk.insert_many(
         AuditEvent,

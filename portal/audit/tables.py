@@ -1,4 +1,4 @@
-from piccolo.columns import ForeignKey, Integer, JSON, LazyTableReference, Timestamptz, Varchar
+from piccolo.columns import JSON, ForeignKey, Integer, LazyTableReference, Serial, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
@@ -6,6 +6,7 @@ from piccolo.table import Table
 class AuditEvent(Table, tablename="audit_events"):
     """Who did what, when, to which object, with the values before and after."""
 
+    id: Serial  # the primary key Piccolo adds, declared for the type checker
     at = Timestamptz(index=True)
     actor = ForeignKey(
         references=LazyTableReference("User", module_path="portal.auth.tables"),

@@ -16,6 +16,7 @@ S, C, D, SC, N = Role.SALES_MANAGER, Role.CREDIT_CONTROLLER, Role.DESIGNER, Role
 class Can:
     register_requests: bool = False  # intake of a new order with its invoice
     take_money: bool = False  # record, split and reverse payments; cancel invoices
+    reconcile_bank: bool = False  # bank accounts, statement imports, the reconciliation queue
     edit_clients: bool = False  # clients, their contacts and logins
     draw_layouts: bool = False  # upload layout variants
     write_specs: bool = False  # draft and send technical specifications
@@ -34,6 +35,7 @@ class Can:
 GRANTS: dict[str, tuple[Role, ...]] = {
     "register_requests": (S,),
     "take_money": (S, C),
+    "reconcile_bank": (C,),
     "edit_clients": (S, C),
     "draw_layouts": (D,),
     "write_specs": (SC,),

@@ -1,14 +1,14 @@
 """Who is who: the kinds of account and the staff roles."""
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     STAFF = "staff"
     CLIENT = "client"
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     ADMIN = "admin"
     SALES_MANAGER = "sales_manager"
     SPEC_COORDINATOR = "spec_coordinator"

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from portal import db
 from portal.audit import service as audit
 from portal.audit.service import Actor
-from portal.auth import passwords, rules
-from portal.auth import permissions
+from portal.auth import passwords, permissions, rules
 from portal.auth.roles import Kind, Role
 from portal.auth.tables import LoginAttempt, Session, User
 from portal.clock import utcnow

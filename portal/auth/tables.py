@@ -1,6 +1,7 @@
 from piccolo.columns import (
     Boolean,
     ForeignKey,
+    Serial,
     Timestamptz,
     Varchar,
 )
@@ -13,6 +14,7 @@ from portal.clients.tables import Client
 class User(Table, tablename="users"):
     """A person who logs in: staff (with a role) or a client user (tied to one client)."""
 
+    id: Serial  # the primary key Piccolo adds, declared for the type checker
     email = Varchar(length=254, unique=True, index=True)
     name = Varchar(length=200)
     kind = Varchar(length=10)  # Kind
@@ -29,6 +31,7 @@ class User(Table, tablename="users"):
 class Session(Table, tablename="sessions"):
     """A server-side session; the cookie holds a random token, we keep its SHA-256."""
 
+    id: Serial
     token_hash = Varchar(length=64, unique=True, index=True)
     user = ForeignKey(references=User, index=True, on_delete=OnDelete.cascade)
     created_at = Timestamptz()
@@ -40,6 +43,7 @@ class Session(Table, tablename="sessions"):
 class LoginAttempt(Table, tablename="login_attempts"):
     """Failed logins, counted per email and per IP over a window (rate limiting)."""
 
+    id: Serial
     email = Varchar(length=254, index=True)
     ip = Varchar(length=64, index=True)
     at = Timestamptz(index=True)

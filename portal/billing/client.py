@@ -9,10 +9,10 @@ from __future__ import annotations
 from litestar import Controller, Request, get
 from litestar.response import Template
 
-from portal.billing import statement_rules, statements
-from portal.negotiation.disputes_client import panel_for
+from portal.billing.statements import rules as statement_rules, service as statements
+from portal.clock import firm_today
+from portal.negotiation.disputes.client import panel_for
 from portal.web.guards import client_only
-from portal.web.i18n import gettext as _
 from portal.web.responses import current_user, found_or_404, page
 
 
@@ -25,13 +25,13 @@ class ClientInvoicesController(Controller):
         client_id = current_user(request).client_id
         status = request.query_params.get("status", statements.DEFAULT_FILTER)
         status = status if status in statements.FILTERS else statements.DEFAULT_FILTER
-        today = statements.firm_today()
+        today = firm_today()
         listed, balances = await statements.invoices_page(client_id, status, request.query_params.get("cursor"), today=today)
         return page("billing/client_invoices.html", page=listed, balances=balances, status=status)
 
     @get("/{invoice_id:int}")
     async def detail(self, request: Request, invoice_id: int) -> Template:
-        today = statements.firm_today()
+        today = firm_today()
         view = found_or_404(await statements.invoice_detail(current_user(request).client_id, invoice_id, today=today))
         settings = request.app.state.settings
         return page("billing/client_invoice.html", **view, today=today,
@@ -40,7 +40,7 @@ class ClientInvoicesController(Controller):
 
     @get("/statement")
     async def statement(self, request: Request) -> Template:
-        today = statements.firm_today()
+        today = firm_today()
         checked = statement_rules.check_period(dict(request.query_params), today)
         values = {name: (value or request.query_params.get(name, "")) for name, value in checked.values.items()}
         context = {"values": values, "errors": checked.errors,

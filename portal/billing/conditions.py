@@ -8,9 +8,9 @@ import datetime as dt
 
 from piccolo.columns.combination import Combinable
 
-from portal.billing.tables import Invoice
 from portal.billing.rules import InvoiceKind, InvoiceStatus
-from portal.orders.rules import PREPAYMENT_STAGES
+from portal.billing.tables import Invoice
+from portal.orders.tables import PREPAYMENT_STAGES
 
 PREPAYMENT_STAGE_VALUES = [stage.value for stage in PREPAYMENT_STAGES]
 

@@ -4,10 +4,9 @@ of the fact itself (so it exists exactly when the fact does)."""
 
 from __future__ import annotations
 
-from portal.dunning.notices import tell_client
+from portal.clients.notices import tell_client
 from portal.orders.tables import Order
-from portal.web.i18n import format_date, format_money
-from portal.web.i18n import gettext as _
+from portal.web.i18n import format_date, format_money, gettext as _
 
 
 async def invoice_issued(invoice: dict) -> None:

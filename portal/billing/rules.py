@@ -10,27 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from enum import StrEnum
 
+from portal.billing.tables import InvoiceKind, InvoiceStatus
 from portal.messages import N_
 from portal.money import CURRENCIES, percent_of
 from portal.web.forms import Checked
-from portal.web.i18n import format_money
-from portal.web.i18n import gettext as _
+from portal.web.i18n import format_money, gettext as _
 from portal.web.local_input import amount_input_value, date_input_value, parse_amount, parse_date
-
-
-class InvoiceStatus(StrEnum):
-    """An invoice's life: issued (open, partly paid or not), paid in full, cancelled by a credit note."""
-
-    ISSUED = "issued"
-    PAID = "paid"
-    CANCELLED = "cancelled"
-
-
-class InvoiceKind(StrEnum):
-    INVOICE = "invoice"
-    CREDIT_NOTE = "credit_note"
 
 
 @dataclass(frozen=True)
@@ -77,18 +63,18 @@ def invoice_code(series: str, year: int, number: int) -> str:
 
 
 def status_after_payment(total_minor: int, paid_minor: int, current: str) -> str:
-    if current == "cancelled":
+    if current == InvoiceStatus.CANCELLED:
         return current
-    return "paid" if paid_minor >= total_minor else "issued"
+    return InvoiceStatus.PAID if paid_minor >= total_minor else InvoiceStatus.ISSUED
 
 
 # --- cancelling: a credit note mirrors the invoice, never a delete ------------------------------
 
 def cancel_refusal(kind: str, status: str, paid_minor: int) -> str | None:
     """Why an invoice cannot be cancelled (a message id), or None."""
-    if kind == "credit_note":
+    if kind == InvoiceKind.CREDIT_NOTE:
         return N_("A credit note cannot be cancelled.")
-    if status == "cancelled":
+    if status == InvoiceStatus.CANCELLED:
         return N_("This invoice is already cancelled.")
     if paid_minor > 0:
         return N_("This invoice has payments. Reverse them first, then cancel the invoice.")
@@ -109,7 +95,7 @@ def credit_note_lines(lines: list[dict]) -> list[dict]:
 
 def balance_of(kind: str, status: str, total_minor: int, paid_minor: int) -> int:
     """What is still owed on a document: nothing on a cancelled invoice or a credit note."""
-    if kind != "invoice" or status == "cancelled":
+    if kind != InvoiceKind.INVOICE or status == InvoiceStatus.CANCELLED:
         return 0
     return total_minor - paid_minor
 
@@ -151,7 +137,7 @@ def is_overdue(invoice: dict, today: dt.date) -> bool:
     """An issued invoice with a balance whose due date has passed (due today is not overdue);
     billing.conditions.overdue says it as a query condition."""
     return (
-        invoice["kind"] == "invoice" and invoice["status"] == InvoiceStatus.ISSUED
+        invoice["kind"] == InvoiceKind.INVOICE and invoice["status"] == InvoiceStatus.ISSUED
         and invoice["total_minor"] > invoice["paid_minor"] and invoice["due_date"] < today
     )
 
@@ -298,3 +284,11 @@ def check_reason(form: dict[str, str], missing: str) -> Checked:
     elif len(out.values["reason"]) > MAX_REASON:
         out.errors["reason"] = _("Keep the reason under %(n)s characters.", n=MAX_REASON)
     return out
+
+
+def is_upcoming(invoice: dict, today: dt.date) -> bool:
+    """An issued invoice with a balance that is not yet overdue."""
+    return (
+        invoice["kind"] == InvoiceKind.INVOICE and invoice["status"] == InvoiceStatus.ISSUED
+        and invoice["total_minor"] > invoice["paid_minor"] and invoice["due_date"] >= today
+    )

@@ -14,10 +14,10 @@ from portal import db
 from portal.audit import service as audit
 from portal.audit.service import Actor
 from portal.billing import news, rules
-from portal.billing.tables import Invoice, InvoiceCounter, InvoiceLine, Payment, PaymentAllocation
 from portal.billing.rules import InvoiceKind, InvoiceStatus
+from portal.billing.tables import Invoice, InvoiceCounter, InvoiceLine, Payment, PaymentAllocation
 from portal.clock import utcnow
-from portal.dunning import escalation
+from portal.dunning.escalation import service as escalation
 from portal.messages import N_
 from portal.web.pagination import Page, decode_cursor, encode_cursor
 
@@ -60,7 +60,7 @@ async def issue_invoice(
     ]
     async with db.transaction():
         invoice = await _store(
-            series=series, kind="invoice", client_id=client_id, order_id=order_id, currency=currency, issue_date=issue_date,
+            series=series, kind=InvoiceKind.INVOICE, client_id=client_id, order_id=order_id, currency=currency, issue_date=issue_date,
             due_date=rules.due_date(issue_date, terms_days), totals=totals, lines=stored_lines, actor=actor,
         )
         await audit.record(
@@ -81,12 +81,12 @@ async def _store(
     invoice = Invoice(
         series=series, year=issue_date.year, number=number, code=rules.invoice_code(series, issue_date.year, number),
         client=client_id, order=order_id, kind=kind, credits_invoice=credits_invoice, currency=currency,
-        issue_date=issue_date, due_date=due_date, status="issued", net_minor=totals.net_minor, vat_minor=totals.vat_minor,
+        issue_date=issue_date, due_date=due_date, status=InvoiceStatus.ISSUED, net_minor=totals.net_minor, vat_minor=totals.vat_minor,
         total_minor=totals.total_minor, paid_minor=0, notes=notes, created_by=actor.user_id, created_at=utcnow(),
     )
     await invoice.save()
     await InvoiceLine.insert(*[InvoiceLine(invoice=invoice.id, **line) for line in lines])
-    if kind == "invoice":
+    if kind == InvoiceKind.INVOICE:
         await escalation.track([invoice.id])  # the ladder follows it from the day it is issued
     return invoice
 
@@ -172,14 +172,14 @@ async def book_cancellation(invoice: dict | None, reason: str, actor: Actor) -> 
         today = utcnow().date()
         mirrored = rules.Totals(-invoice["net_minor"], -invoice["vat_minor"], -invoice["total_minor"])
         credit_note = await _store(
-            series=CREDIT_NOTE_SERIES, kind="credit_note", client_id=invoice["client"], order_id=invoice["order"],
+            series=CREDIT_NOTE_SERIES, kind=InvoiceKind.CREDIT_NOTE, client_id=invoice["client"], order_id=invoice["order"],
             currency=invoice["currency"], issue_date=today, due_date=today, totals=mirrored,
             lines=rules.credit_note_lines(await lines_of(invoice_id)), actor=actor, credits_invoice=invoice_id, notes=reason,
         )
         await Invoice.update({Invoice.status: InvoiceStatus.CANCELLED, Invoice.cancelled_at: utcnow()}).where(Invoice.id == invoice_id)
         await audit.record(
             actor, "invoice_cancelled", "invoice", invoice_id, client_id=invoice["client"],
-            before={"status": invoice["status"]}, after={"status": "cancelled", "credit_note": credit_note.code, "reason": reason},
+            before={"status": invoice["status"]}, after={"status": InvoiceStatus.CANCELLED, "credit_note": credit_note.code, "reason": reason},
         )
         await audit.record(
             actor, "credit_note_issued", "invoice", credit_note.id, client_id=invoice["client"],
@@ -272,7 +272,7 @@ def _filtered(query, filters: rules.InvoiceFilters, today: dt.date):
 
 def _with_balance(row: dict, today: dt.date) -> dict:
     row["balance_minor"] = rules.balance_of(row["kind"], row["status"], row["total_minor"], row["paid_minor"])
-    is_open = row["kind"] == "invoice" and row["status"] == InvoiceStatus.ISSUED
+    is_open = row["kind"] == InvoiceKind.INVOICE and row["status"] == InvoiceStatus.ISSUED
     row["days_overdue"] = rules.days_overdue(row["due_date"], today) if is_open else 0
     return row
 
@@ -357,7 +357,9 @@ async def open_invoices_of(client_id: int) -> list[dict]:
     """A client's invoices with a balance, oldest due first (what a split payment can settle)."""
     return await Invoice.select(
         Invoice.id, Invoice.code, Invoice.currency, Invoice.issue_date, Invoice.due_date, Invoice.total_minor, Invoice.paid_minor,
-    ).where((Invoice.client == client_id) & (Invoice.kind == InvoiceKind.INVOICE) & (Invoice.status == InvoiceStatus.ISSUED)).order_by(Invoice.due_date, Invoice.id)
+    ).where(
+        (Invoice.client == client_id) & (Invoice.kind == InvoiceKind.INVOICE) & (Invoice.status == InvoiceStatus.ISSUED)
+    ).order_by(Invoice.due_date, Invoice.id)
 
 
 async def book_credit(client_id: int, invoice_id: int | None, *, actor: Actor, amount: int, currency: str, day: dt.date,
@@ -379,3 +381,18 @@ async def get_invoice(invoice_id: int) -> dict | None:
 
 async def lines_of(invoice_id: int) -> list[dict]:
     return await InvoiceLine.select().where(InvoiceLine.invoice == invoice_id).order_by(InvoiceLine.position)
+
+
+async def upcoming_payments(client_id: int, today: dt.date, limit: int = 10) -> list[dict]:
+    """The client's open invoices not yet overdue, soonest due first, each with its balance (one query)."""
+    rows = await Invoice.select(
+        Invoice.id, Invoice.code, Invoice.kind, Invoice.status, Invoice.currency, Invoice.due_date,
+        Invoice.total_minor, Invoice.paid_minor,
+    ).where(
+        (Invoice.client == client_id) & (Invoice.kind == InvoiceKind.INVOICE) & (Invoice.status == InvoiceStatus.ISSUED) & (Invoice.due_date >= today)
+    ).order_by(Invoice.due_date).order_by(Invoice.id).limit(limit)
+    upcoming = [row for row in rows if rules.is_upcoming(row, today)]
+    for row in upcoming:
+        row["balance_minor"] = row["total_minor"] - row["paid_minor"]
+        row["days_left"] = (row["due_date"] - today).days
+    return upcoming

@@ -7,20 +7,18 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Response, Template
 
-from portal.auth.roles import Role
-from portal.audit import service as audit
 from portal import settlement
+from portal.audit import service as audit
 from portal.billing import rules, service
 from portal.clients import service as clients
 from portal.clock import utcnow
-from portal.dunning import state as escalation_state
+from portal.dunning.escalation import state as escalation_state
 from portal.money import CURRENCIES
 from portal.orders.service import client_options
 from portal.web.flash import flash
 from portal.web.forms import form_data
 from portal.web.guards import allowed, staff_only
-from portal.web.i18n import format_money, ngettext
-from portal.web.i18n import gettext as _
+from portal.web.i18n import format_money, gettext as _, ngettext
 from portal.web.responses import actor, current_user, found_or_404, is_htmx, page, see_other
 
 MONEY = allowed("take_money")

@@ -1,8 +1,11 @@
+from enum import StrEnum
+
 from piccolo.columns import (
     BigInt,
     Date,
     ForeignKey,
     Integer,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -15,9 +18,23 @@ from portal.clients.tables import Client
 from portal.orders.tables import Order
 
 
+class InvoiceStatus(StrEnum):
+    """An invoice's life: issued (open, partly paid or not), paid in full, cancelled by a credit note."""
+
+    ISSUED = "issued"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+
+
+class InvoiceKind(StrEnum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
 class InvoiceCounter(Table, tablename="invoice_counters"):
     """The last number issued per series and year; bumped in the issuing transaction."""
 
+    id: Serial  # the primary key Piccolo adds, declared for the type checker
     series = Varchar(length=10)
     year = Integer()
     last_number = Integer(default=0)
@@ -28,18 +45,19 @@ class Invoice(Table, tablename="invoices"):
     """An invoice. Amounts are minor units of `currency`; `paid_minor` is written only by
     billing.service together with the payment allocations it sums."""
 
+    id: Serial
     series = Varchar(length=10)
     year = Integer()
     number = Integer()
     code = Varchar(length=30, unique=True)  # "<series>-<year>-<number:05d>"
     client = ForeignKey(references=Client, index=True, on_delete=OnDelete.restrict)
     order = ForeignKey(references=Order, null=True, index=True, on_delete=OnDelete.set_null)
-    kind = Varchar(length=12, default="invoice")  # invoice, credit_note
+    kind = Varchar(length=12, default=InvoiceKind.INVOICE.value)
     credits_invoice = ForeignKey(references="self", null=True, on_delete=OnDelete.set_null)
     currency = Varchar(length=3)
     issue_date = Date()
     due_date = Date(index=True)
-    status = Varchar(length=12, index=True, default="issued")  # issued, paid, cancelled
+    status = Varchar(length=12, index=True, default=InvoiceStatus.ISSUED.value)
     net_minor = BigInt(default=0)
     vat_minor = BigInt(default=0)
     total_minor = BigInt(default=0)
@@ -51,6 +69,7 @@ class Invoice(Table, tablename="invoices"):
 
 
 class InvoiceLine(Table, tablename="invoice_lines"):
+    id: Serial
     invoice = ForeignKey(references=Invoice, index=True, on_delete=OnDelete.restrict)
     position = Integer()
     description = Varchar(length=300)
@@ -66,6 +85,7 @@ class Payment(Table, tablename="payments"):
     """Money received from a client. A wrong entry is reversed by a counter-entry
     (negative amount, `reverses` set), never edited away."""
 
+    id: Serial
     client = ForeignKey(references=Client, index=True, on_delete=OnDelete.restrict)
     currency = Varchar(length=3)
     amount_minor = BigInt()
@@ -81,6 +101,7 @@ class Payment(Table, tablename="payments"):
 class PaymentAllocation(Table, tablename="payment_allocations"):
     """The part of a payment that settles one invoice."""
 
+    id: Serial
     payment = ForeignKey(references=Payment, index=True, on_delete=OnDelete.restrict)
     invoice = ForeignKey(references=Invoice, index=True, on_delete=OnDelete.restrict)
     amount_minor = BigInt()

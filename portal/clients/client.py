@@ -6,12 +6,14 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Response, Template
 
-from portal.billing import statements
-from portal.clients import service
-from portal.dunning import notices, sanctions
-from portal.negotiation import plans
-from portal.orders import specs
-from portal.negotiation.service import STATUS_LABELS
+from portal.billing import service as billing
+from portal.billing.statements import service as statements
+from portal.clients import notices, service
+from portal.clock import firm_today
+from portal.dunning.sanctions import service as sanctions
+from portal.negotiation.schedules import plans
+from portal.negotiation.schedules.service import STATUS_LABELS
+from portal.orders.specs import service as specs
 from portal.web.guards import client_only
 from portal.web.responses import current_user, found_or_404, is_htmx, page, see_other
 
@@ -29,8 +31,8 @@ class ClientHomeController(Controller):
                     balances=await statements.balances(client_id),
                     notices=await notices.recent_notices(client_id),
                     sanctions=await sanctions.active_sanctions(client_id),
-                    upcoming=await notices.upcoming_payments(client_id, statements.firm_today()),
-                    schedules=await plans.client_summary(client_id, statements.firm_today(), settings.plan_grace_days),
+                    upcoming=await billing.upcoming_payments(client_id, firm_today()),
+                    schedules=await plans.client_summary(client_id, firm_today(), settings.plan_grace_days),
                     orders_to_do=[o for o in await specs.client_orders(client_id) if o["next_step"].action],
                     status_labels=STATUS_LABELS)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from portal.messages import N_
 from portal.money import CURRENCIES
 from portal.settings import LANGUAGES
 from portal.web.forms import Checked
@@ -12,6 +13,15 @@ from portal.web.local_input import amount_input_value, parse_amount
 
 SEGMENTS = ("A", "B", "C")
 PRIORITIES = (1, 2, 3)  # high, normal, low
+PRIORITY_LABELS = {1: N_("High"), 2: N_("Normal"), 3: N_("Low")}
+# Staff changes of the terms (values: before, after).
+TERM_CHANGE_MESSAGES = {
+    "discount_bp": N_("Your discount changed from %(before)s to %(after)s."),
+    "service_priority": N_("Your service priority changed from %(before)s to %(after)s."),
+    "credit_limit_minor": N_("Your credit limit changed from %(before)s to %(after)s."),
+    "on_credit_hold": N_("Your credit hold changed from %(before)s to %(after)s."),
+}
+WATCHED_TERMS = tuple(TERM_CHANGE_MESSAGES)
 MAX_TERMS_DAYS = 365
 MAX_FORGIVENESS_DAYS = 180
 
@@ -128,3 +138,12 @@ def check_contact(form: dict[str, str]) -> Checked:
 
 def fold(name: str) -> str:
     return name.casefold()
+
+
+def priority_text(priority: int) -> str:
+    return PRIORITY_LABELS.get(priority, PRIORITY_LABELS[2])
+
+
+def changed_terms(before: dict, after: dict) -> list[str]:
+    """The watched terms whose value differs, in a fixed order."""
+    return [name for name in WATCHED_TERMS if name in before and name in after and before[name] != after[name]]

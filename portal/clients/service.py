@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from piccolo.query.functions.aggregate import Count
@@ -12,8 +13,10 @@ from portal.audit.service import Actor
 from portal.auth.roles import Kind, Role
 from portal.auth.tables import User
 from portal.clients import rules
+from portal.clients.notices import notify_terms_changed
 from portal.clients.tables import Client, Contact
 from portal.clock import utcnow
+from portal.money import to_decimal
 from portal.web.forms import Checked
 from portal.web.pagination import Page, decode_cursor, encode_cursor
 
@@ -67,8 +70,6 @@ async def contacts_of(client_id: int) -> list[dict]:
 
 def client_form_values(client: dict) -> dict[str, str]:
     """A stored client as the strings its edit form shows."""
-    from portal.money import to_decimal
-
     return {
         "name": client["name"], "tax_id": client["tax_id"], "email": client["email"], "phone": client["phone"],
         "address": client["address"], "currency": client["currency"],
@@ -120,10 +121,6 @@ async def update_client(client_id: int, form: dict[str, str], actor: Actor) -> C
 
 async def _tell_client_about_terms(client_id: int, before: dict, after: dict) -> None:
     """A change of discount, priority, credit limit or hold is shown to the client and emailed."""
-    import uuid
-
-    from portal.dunning.notices import notify_terms_changed  # dunning builds on clients, not the reverse
-
     await notify_terms_changed(client_id, before, after, key_suffix=uuid.uuid4().hex[:16])
 
 

@@ -7,13 +7,12 @@ from litestar.response import Response, Template
 
 from portal.accounts import service as accounts
 from portal.audit import service as audit
-from portal.auth.roles import Role
-from portal.dunning import state as escalation_state
 from portal.clients import rules, service
-from portal.dunning import ladders as dunning_ladders
-from portal.dunning import sanctions
-from portal.negotiation import disputes
+from portal.dunning.escalation import state as escalation_state
+from portal.dunning.ladders import service as dunning_ladders
+from portal.dunning.sanctions import service as sanctions
 from portal.money import CURRENCIES
+from portal.negotiation.disputes import service as disputes
 from portal.tasks import service as tasks_service
 from portal.web.flash import flash
 from portal.web.forms import form_data

@@ -4,6 +4,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     LazyTableReference,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -15,6 +16,7 @@ from piccolo.table import Table
 class Client(Table, tablename="clients"):
     """A client company. Money is minor units in `currency`; discount is basis points."""
 
+    id: Serial  # the primary key Piccolo adds, declared for the type checker
     name = Varchar(length=200, index=True)
     name_folded = Varchar(length=200, index=True)  # lower-cased, for search and keyset order
     tax_id = Varchar(length=40, default="")
@@ -40,6 +42,7 @@ class Client(Table, tablename="clients"):
 
 
 class Contact(Table, tablename="client_contacts"):
+    id: Serial
     client = ForeignKey(references=Client, index=True, on_delete=OnDelete.restrict)
     name = Varchar(length=200)
     position = Varchar(length=120, default="")
@@ -47,3 +50,16 @@ class Contact(Table, tablename="client_contacts"):
     phone = Varchar(length=40, default="")
     is_primary = Boolean(default=False)
     created_at = Timestamptz()
+
+
+class ClientNotice(Table, tablename="client_notices"):
+    """What a client company is told in the portal: dunning notices, changes of its discount,
+    priority, credit limit or hold."""
+
+    id: Serial
+    client = ForeignKey(references=Client, index=True, on_delete=OnDelete.restrict)
+    kind = Varchar(length=30)
+    message = Text()
+    link = Varchar(length=200, default="")
+    created_at = Timestamptz(index=True)
+    read_at = Timestamptz(null=True, default=None)

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from portal.mail.tables import EmailStatus
 from portal.messages import N_
 
 # minutes to wait after the 1st, 2nd, 3rd... failed attempt; the last one repeats
@@ -19,21 +20,21 @@ MAX_ERROR_LENGTH = 300
 
 # status -> label; "sending" is a short-lived state and counts as queued for staff
 STATUS_LABELS = {
-    "queued": N_("Queued"),
-    "sending": N_("Sending"),
-    "sent": N_("Sent"),
-    "failed": N_("Failed"),
-    "cancelled": N_("Cancelled"),
+    EmailStatus.QUEUED: N_("Queued"),
+    EmailStatus.SENDING: N_("Sending"),
+    EmailStatus.SENT: N_("Sent"),
+    EmailStatus.FAILED: N_("Failed"),
+    EmailStatus.CANCELLED: N_("Cancelled"),
 }
 # the outbox's filter tabs: key -> (label, statuses shown; empty: all)
 OUTBOX_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "all": (N_("All"), ()),
-    "queued": (N_("Queued"), ("queued", "sending")),
-    "sent": (N_("Sent"), ("sent",)),
-    "failed": (N_("Failed"), ("failed",)),
-    "cancelled": (N_("Cancelled"), ("cancelled",)),
+    "queued": (N_("Queued"), (EmailStatus.QUEUED, EmailStatus.SENDING)),
+    "sent": (N_("Sent"), (EmailStatus.SENT,)),
+    "failed": (N_("Failed"), (EmailStatus.FAILED,)),
+    "cancelled": (N_("Cancelled"), (EmailStatus.CANCELLED,)),
 }
-RETRYABLE = ("failed",)
+RETRYABLE = (EmailStatus.FAILED,)
 
 
 def retry_delay(attempts: int) -> dt.timedelta:
@@ -58,8 +59,8 @@ def after_failure(attempts_before: int, max_attempts: int, now: dt.datetime) -> 
     """Where a message stands after one more failed attempt."""
     attempts = attempts_before + 1
     if gives_up(attempts, max_attempts):
-        return AfterFailure("failed", attempts, now)
-    return AfterFailure("queued", attempts, now + retry_delay(attempts))
+        return AfterFailure(EmailStatus.FAILED, attempts, now)
+    return AfterFailure(EmailStatus.QUEUED, attempts, now + retry_delay(attempts))
 
 
 def outbox_filter(raw: str) -> str:

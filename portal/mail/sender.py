@@ -23,7 +23,7 @@ from portal.audit import service as audit
 from portal.audit.service import Actor
 from portal.clock import utcnow
 from portal.mail import rules
-from portal.mail.tables import EmailMessage
+from portal.mail.tables import EmailMessage, EmailStatus
 from portal.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ async def send_due(settings: Settings, *, now: dt.datetime | None = None, limit:
 
 async def claim_due(now: dt.datetime, *, limit: int = 200, lease: dt.timedelta = rules.LEASE) -> list[dict]:
     """Mark up to `limit` due messages 'sending' until now + lease, oldest first, and return them."""
-    due = (EmailMessage.status.is_in(["queued", "sending"])) & (EmailMessage.next_attempt_at <= now)
+    due = (EmailMessage.status.is_in([EmailStatus.QUEUED, EmailStatus.SENDING])) & (EmailMessage.next_attempt_at <= now)
     async with db.transaction():
         query = EmailMessage.select(
             EmailMessage.id, EmailMessage.key, EmailMessage.to_address, EmailMessage.subject, EmailMessage.body,
@@ -58,7 +58,7 @@ async def claim_due(now: dt.datetime, *, limit: int = 200, lease: dt.timedelta =
             query = query.lock_rows(skip_locked=True)
         rows = await query
         if rows:
-            await EmailMessage.update({EmailMessage.status: "sending", EmailMessage.next_attempt_at: now + lease}).where(
+            await EmailMessage.update({EmailMessage.status: EmailStatus.SENDING, EmailMessage.next_attempt_at: now + lease}).where(
                 EmailMessage.id.is_in([row["id"] for row in rows])
             )
     return rows
@@ -134,9 +134,9 @@ def describe(exc: BaseException) -> str:
 async def _record_sent(row_id: int, message_id: str, now: dt.datetime, counts: dict[str, int]) -> None:
     async with db.transaction():
         changed = await EmailMessage.update({
-            EmailMessage.status: "sent", EmailMessage.sent_at: now, EmailMessage.message_id: message_id,
+            EmailMessage.status: EmailStatus.SENT, EmailMessage.sent_at: now, EmailMessage.message_id: message_id,
             EmailMessage.last_error: "",
-        }).where((EmailMessage.id == row_id) & (EmailMessage.status != "sent")).returning(EmailMessage.id)
+        }).where((EmailMessage.id == row_id) & (EmailMessage.status != EmailStatus.SENT)).returning(EmailMessage.id)
     if changed:  # delivered is the truth, even if the message was cancelled or re-claimed meanwhile
         counts["sent"] += 1
 
@@ -147,17 +147,18 @@ async def _record_failure(message: dict, error: str, now: dt.datetime, max_attem
         changed = await EmailMessage.update({
             EmailMessage.status: outcome.status, EmailMessage.attempts: outcome.attempts,
             EmailMessage.next_attempt_at: outcome.next_attempt_at, EmailMessage.last_error: error,
-        }).where((EmailMessage.id == message["id"]) & (EmailMessage.status == "sending")).returning(EmailMessage.id)
-        if changed and outcome.status == "failed":
+        }).where((EmailMessage.id == message["id"]) & (EmailMessage.status == EmailStatus.SENDING)).returning(EmailMessage.id)
+        if changed and outcome.status == EmailStatus.FAILED:
             await audit.record(Actor.system(), "email_failed", "email", message["id"], client_id=message["client"],
-                               before={"status": "sending"}, after={"status": "failed", "attempts": outcome.attempts, "last_error": error})
+                               before={"status": EmailStatus.SENDING},
+                               after={"status": EmailStatus.FAILED, "attempts": outcome.attempts, "last_error": error})
     if changed:
-        counts["failed" if outcome.status == "failed" else "retrying"] += 1
+        counts["failed" if outcome.status == EmailStatus.FAILED else "retrying"] += 1
 
 
 async def _release(ids: list[int], now: dt.datetime) -> None:
     """Give back messages this sender had no time left for: due again at once, no attempt counted."""
     async with db.transaction():
-        await EmailMessage.update({EmailMessage.status: "queued", EmailMessage.next_attempt_at: now}).where(
-            EmailMessage.id.is_in(ids) & (EmailMessage.status == "sending")
+        await EmailMessage.update({EmailMessage.status: EmailStatus.QUEUED, EmailMessage.next_attempt_at: now}).where(
+            EmailMessage.id.is_in(ids) & (EmailMessage.status == EmailStatus.SENDING)
         )

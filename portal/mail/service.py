@@ -13,7 +13,7 @@ from portal.audit import service as audit
 from portal.audit.service import Actor
 from portal.clock import utcnow
 from portal.mail import rules
-from portal.mail.tables import EmailMessage
+from portal.mail.tables import EmailMessage, EmailStatus
 from portal.web.pagination import Page, decode_cursor, encode_cursor
 
 
@@ -27,7 +27,7 @@ async def queue_email(
     rows = await EmailMessage.insert(
         EmailMessage(
             key=key[:80], to_address=to_address[:254], subject=" ".join(subject.split())[:300], body=body,
-            client=client_id, invoice_id=invoice_id, status="queued", attempts=0,
+            client=client_id, invoice_id=invoice_id, status=EmailStatus.QUEUED, attempts=0,
             next_attempt_at=now, created_at=now,
         )
     ).on_conflict(target=EmailMessage.key, action=OnConflictAction.do_nothing).returning(EmailMessage.id)
@@ -94,10 +94,10 @@ async def retry_failed(message_id: int, actor: Actor, *, now: dt.datetime | None
         if message is None or message["status"] not in rules.RETRYABLE:
             return False
         await EmailMessage.update({
-            EmailMessage.status: "queued", EmailMessage.attempts: 0, EmailMessage.next_attempt_at: now,
+            EmailMessage.status: EmailStatus.QUEUED, EmailMessage.attempts: 0, EmailMessage.next_attempt_at: now,
         }).where((EmailMessage.id == message_id) & EmailMessage.status.is_in(list(rules.RETRYABLE)))
         await audit.record(actor, "email_retried", "email", message_id, client_id=message["client"],
-                           before={"status": message["status"], "attempts": message["attempts"]}, after={"status": "queued", "attempts": 0})
+                           before={"status": message["status"], "attempts": message["attempts"]}, after={"status": EmailStatus.QUEUED, "attempts": 0})
     return True
 
 
@@ -116,6 +116,6 @@ async def queue_many(rows: list[tuple]) -> None:
 async def cancel_for_invoices(invoice_ids: list[int], reason: str) -> None:
     """The messages still queued about these invoices are not sent (they were paid or cancelled)."""
     if invoice_ids:
-        await EmailMessage.update({EmailMessage.status: "cancelled", EmailMessage.last_error: reason}).where(
-            EmailMessage.invoice_id.is_in(invoice_ids) & (EmailMessage.status == "queued")
+        await EmailMessage.update({EmailMessage.status: EmailStatus.CANCELLED, EmailMessage.last_error: reason}).where(
+            EmailMessage.invoice_id.is_in(invoice_ids) & (EmailMessage.status == EmailStatus.QUEUED)
         )

@@ -8,7 +8,6 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Response, Template
 
 from portal.audit import service as audit
-from portal.auth.roles import Role
 from portal.mail import rules, service
 from portal.web.flash import flash
 from portal.web.guards import allowed, staff_only

@@ -4,11 +4,13 @@ negotiator shares them through, and disputes of invoices.
 A schedule covers some of one client's overdue invoices. Each offer (the client's proposal, a
 negotiator's counter or draft) is a new ScheduleVersion with its own installments; the schedule
 points at the version on the table. Once accepted, the accepted version's installments steer the
-ladder (portal.negotiation.plans); what has been paid on them is derived from the invoices' paid
+ladder (portal.negotiation.schedules.plans); what has been paid on them is derived from the invoices' paid
 amounts since acceptance, never booked twice.
 """
 
-from piccolo.columns import Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from enum import StrEnum
+
+from piccolo.columns import Boolean, Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.column_types import BigInt
 from piccolo.table import Table
@@ -19,11 +21,37 @@ from portal.clients.tables import Client
 from portal.tasks.tables import Task
 
 
+class ScheduleStatus(StrEnum):
+    """A repayment schedule's life (Schedule's docstring says each state)."""
+
+    DRAFT = "draft"
+    WITH_STAFF = "with_staff"
+    WITH_CLIENT = "with_client"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    BROKEN = "broken"
+    COMPLETED = "completed"
+
+
+class DisputeStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class DisputeResolution(StrEnum):
+    """How staff resolved a dispute (a dispute still open has none: "")."""
+
+    CREDIT_NOTE = "credit_note"
+    CORRECTION = "correction"
+    REJECTED = "rejected"
+
+
 class Schedule(Table, tablename="repayment_schedules"):
     """status: draft (a negotiator's, not yet offered), with_staff (the client proposed or
     countered: staff to answer), with_client (staff countered or offered: the client to answer),
     accepted (the plan runs), rejected, broken (an installment was missed), completed (paid)."""
 
+    id: Serial  # the primary key Piccolo adds, declared for the type checker
     client = ForeignKey(references=Client, index=True, on_delete=OnDelete.restrict)
     status = Varchar(length=12, index=True)
     current_version = Integer(default=1)
@@ -50,6 +78,7 @@ class Schedule(Table, tablename="repayment_schedules"):
 class ScheduleInvoice(Table, tablename="repayment_schedule_invoices"):
     """An invoice the schedule covers, with its balance and paid amount when it was covered."""
 
+    id: Serial
     schedule = ForeignKey(references=Schedule, index=True, on_delete=OnDelete.cascade)
     invoice = ForeignKey(references=Invoice, index=True, on_delete=OnDelete.restrict)
     balance_minor = BigInt(default=0)
@@ -59,6 +88,7 @@ class ScheduleInvoice(Table, tablename="repayment_schedule_invoices"):
 class ScheduleVersion(Table, tablename="repayment_schedule_versions"):
     """One offer: who made it (client or staff), why, and its installments."""
 
+    id: Serial
     schedule = ForeignKey(references=Schedule, index=True, on_delete=OnDelete.cascade)
     number = Integer()
     side = Varchar(length=8)  # client, staff
@@ -69,6 +99,7 @@ class ScheduleVersion(Table, tablename="repayment_schedule_versions"):
 
 
 class Installment(Table, tablename="repayment_installments"):
+    id: Serial
     version = ForeignKey(references=ScheduleVersion, index=True, on_delete=OnDelete.cascade)
     schedule = ForeignKey(references=Schedule, index=True, on_delete=OnDelete.cascade)
     number = Integer()
@@ -82,6 +113,7 @@ class Installment(Table, tablename="repayment_installments"):
 class ShareLink(Table, tablename="repayment_share_links"):
     """/s/<token>: only the token's SHA-256 is stored; the link is bound to one version."""
 
+    id: Serial
     schedule = ForeignKey(references=Schedule, index=True, on_delete=OnDelete.cascade)
     version = Integer()
     token_hash = Varchar(length=64, unique=True)
@@ -97,6 +129,7 @@ class ShareLink(Table, tablename="repayment_share_links"):
 class LinkAttempt(Table, tablename="repayment_link_attempts"):
     """Failed link openings per IP over a window: guessing tokens is rate-limited."""
 
+    id: Serial
     ip = Varchar(length=64, index=True)
     at = Timestamptz(index=True)
 
@@ -105,11 +138,12 @@ class Dispute(Table, tablename="invoice_disputes"):
     """A client contests an invoice. reason: wrong_amount, not_received, quality, other.
     status: open, resolved. resolution: credit_note, correction, rejected."""
 
+    id: Serial
     invoice = ForeignKey(references=Invoice, index=True, on_delete=OnDelete.restrict)
     client = ForeignKey(references=Client, index=True, on_delete=OnDelete.restrict)
     reason = Varchar(length=20)
     comment = Text(default="")
-    status = Varchar(length=10, index=True, default="open")
+    status = Varchar(length=10, index=True, default=DisputeStatus.OPEN.value)
     resolution = Varchar(length=12, default="")
     answer = Text(default="")
     amount_minor = BigInt(default=0)  # the credit note's or correction's amount

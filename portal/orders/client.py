@@ -8,8 +8,9 @@ from __future__ import annotations
 from litestar import Controller, Request, get, post
 from litestar.response import Response, Template
 
-from portal.orders import specs
-from portal.orders.specs_staff import serve_variant, upload_dir
+from portal.orders.specs import service as specs
+from portal.orders.specs.staff import serve_variant, upload_dir
+from portal.orders.tables import Stage
 from portal.web.flash import flash
 from portal.web.forms import form_data
 from portal.web.guards import client_only
@@ -61,8 +62,9 @@ class ClientOrdersController(Controller):
         if not checked.ok:
             return await _order_page(request, order_id, status_code=400, approve_values=form,
                                      approve_errors={k: _(m) for k, m in checked.errors.items()})
-        if checked.values.get("stage") == "in_production":
-            flash(request, _("Thank you: you approved version %(version)s, and as your prepayment is in, the order is now in production.", version=version))
+        if checked.values.get("stage") == Stage.IN_PRODUCTION:
+            flash(request, _("Thank you: you approved version %(version)s, and as your prepayment is in, "
+                             "the order is now in production.", version=version))
         else:
             flash(request, _("Thank you: you approved version %(version)s of the spec.", version=version))
         return see_other(f"/client/orders/{order_id}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from portal.auth.roles import Kind, Role
 from portal.auth.tables import User
-from portal.dunning.notices import tell_client
+from portal.clients.notices import tell_client
 from portal.tasks.notifications import notify
 from portal.web import i18n
 from portal.web.i18n import gettext as _

@@ -10,22 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from enum import Enum
 
 from portal.messages import N_
-
-
-class Stage(str, Enum):
-    REQUEST = "request"
-    LAYOUT = "layout"
-    SPEC_SENT = "spec_sent"
-    SPEC_APPROVED = "spec_approved"
-    AWAITING_PREPAYMENT = "awaiting_prepayment"
-    IN_PRODUCTION = "in_production"
-    DELIVERED = "delivered"
-    CLOSED = "closed"
-    CANCELLED = "cancelled"
-
+from portal.orders.tables import BEFORE_PRODUCTION, Stage
 
 STAGE_LABELS = {
     Stage.REQUEST: N_("Request"),
@@ -43,12 +30,8 @@ BOARD_COLUMNS = (
     Stage.REQUEST, Stage.LAYOUT, Stage.SPEC_SENT, Stage.SPEC_APPROVED, Stage.AWAITING_PREPAYMENT,
     Stage.IN_PRODUCTION, Stage.DELIVERED, Stage.CLOSED, Stage.CANCELLED,
 )
-BEFORE_PRODUCTION = (Stage.REQUEST, Stage.LAYOUT, Stage.SPEC_SENT, Stage.SPEC_APPROVED, Stage.AWAITING_PREPAYMENT)
 WAITING_FOR_MONEY = (Stage.SPEC_APPROVED, Stage.AWAITING_PREPAYMENT)
-# An unpaid invoice of an order in these stages is a prepayment, not a debt: the order is simply not
-# produced until it is paid (DOMAIN.md section 1). Dunning reminds gently and never sanctions it.
-PREPAYMENT_STAGES = BEFORE_PRODUCTION + (Stage.CANCELLED,)
-OPEN_STAGES = BEFORE_PRODUCTION + (Stage.IN_PRODUCTION,)
+OPEN_STAGES = (*BEFORE_PRODUCTION, Stage.IN_PRODUCTION)
 
 # Moves staff may make by hand (drag on the board). Everything else happens through an
 # action: sending a spec, the client's decision, a payment, or an admin's gate override.

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from piccolo.columns import ForeignKey
 from piccolo.columns.combination import Combinable
@@ -14,17 +14,15 @@ from portal import db
 from portal.audit import service as audit
 from portal.audit.service import Actor
 from portal.audit.tables import AuditEvent
-from portal.billing import conditions
-from portal.billing import service as billing
-from portal.billing.rules import Line
+from portal.billing import conditions, service as billing
+from portal.billing.rules import InvoiceKind, InvoiceStatus, Line
 from portal.billing.tables import Invoice
-from portal.billing.rules import InvoiceKind, InvoiceStatus
 from portal.clients.tables import Client
 from portal.clock import utcnow
 from portal.messages import N_
 from portal.orders import intake, news, rules
 from portal.orders.rules import GateFacts, Stage
-from portal.orders.tables import LayoutVariant, Order, TechnicalSpec
+from portal.orders.tables import LayoutVariant, Order, SpecStatus, TechnicalSpec
 from portal.web.forms import Checked
 
 SYSTEM = Actor(user_id=None, label="system")
@@ -64,13 +62,13 @@ async def order_invoices(scope: OrderScope) -> dict[int, dict]:
 async def _approved_current(scope: OrderScope) -> set[int]:
     """Orders whose newest spec version is approved."""
     specs = await TechnicalSpec.select(TechnicalSpec.order, TechnicalSpec.version, TechnicalSpec.status).where(
-        scope(TechnicalSpec.order) & (TechnicalSpec.status != "draft")
+        scope(TechnicalSpec.order) & (TechnicalSpec.status != SpecStatus.DRAFT)
     )
     newest: dict[int, tuple[int, str]] = {}
     for s in specs:
         if s["order"] not in newest or s["version"] > newest[s["order"]][0]:
             newest[s["order"]] = (s["version"], s["status"])
-    return {order_id for order_id, (_, status) in newest.items() if status == "approved"}
+    return {order_id for order_id, (_, status) in newest.items() if status == SpecStatus.APPROVED}
 
 
 async def gate_facts(orders: list[dict], scope: OrderScope | None = None, invoices: dict[int, dict] | None = None) -> dict[int, GateFacts]:
@@ -238,7 +236,8 @@ async def board(*, now: dt.datetime, manager_id: int | None = None, client_id: i
     invoices = await order_invoices(scope)
     facts = await gate_facts(orders, scope, invoices)
     debtors = await clients_with_overdue_debt(today)
-    drafts = {r["order"] for r in await TechnicalSpec.select(TechnicalSpec.order).where(scope(TechnicalSpec.order) & (TechnicalSpec.status == "draft"))}
+    drafts = {r["order"] for r in await TechnicalSpec.select(TechnicalSpec.order).where(
+        scope(TechnicalSpec.order) & (TechnicalSpec.status == SpecStatus.DRAFT))}
     columns: dict[Stage, list[BoardCard]] = {stage: [] for stage in rules.BOARD_COLUMNS}
     for o in orders:
         overdue = o["client"] in debtors
@@ -268,7 +267,7 @@ async def layout_work(limit: int = 100) -> list[dict]:
         LayoutVariant.order.is_in(ids)).group_by(LayoutVariant.order)}
     asked: dict[int, dict] = {}
     for spec in await TechnicalSpec.select(TechnicalSpec.order, TechnicalSpec.version, TechnicalSpec.change_requests).where(
-        TechnicalSpec.order.is_in(ids) & (TechnicalSpec.status == "changes_requested")
+        TechnicalSpec.order.is_in(ids) & (TechnicalSpec.status == SpecStatus.CHANGES_REQUESTED)
     ).order_by(TechnicalSpec.version).output(load_json=True):
         asked[spec["order"]] = spec
     for row in rows:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-
 from litestar import Controller, Request, get, post
 from litestar.response import Response, Template
 
-from portal.auth.roles import Role
 from portal import settlement
-from portal.billing import rules as billing_rules
-from portal.billing import service as billing
+from portal.billing import rules as billing_rules, service as billing
 from portal.clients import service as clients
 from portal.clock import utcnow
 from portal.orders import intake, rules, service
 from portal.orders.rules import Stage
+from portal.orders.specs import service as specs
 from portal.tasks import service as tasks_service
 from portal.web.flash import flash
 from portal.web.forms import form_data
@@ -77,7 +75,8 @@ class OrdersController(Controller):
         user = current_user(request)
         board_filters = _filters(form.get("manager", ""), form.get("client", ""), form.get("segment", ""), form.get("overdue") == "true")
         try:
-            target = await service.move_order(order_id, form.get("target", ""), actor(request), is_admin=user.can.override_gate, reason=form.get("reason", ""))
+            target = await service.move_order(order_id, form.get("target", ""), actor(request), is_admin=user.can.override_gate,
+                                              reason=form.get("reason", ""))
         except service.OrderError as exc:
             message = _refusal_message(exc)
             context = await _board_context(request, board_filters) if is_htmx(request) else {}
@@ -146,8 +145,6 @@ class OrdersController(Controller):
 
 
 async def order_page_context(request: Request, order_id: int, **extra) -> dict:
-    from portal.orders import specs
-
     order = found_or_404(await service.get_order(order_id))
     invoice = await service.invoice_of(order_id)
     facts = (await service.gate_facts([order]))[order_id]

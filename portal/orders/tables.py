@@ -1,8 +1,11 @@
+from enum import StrEnum
+
 from piccolo.columns import (
     JSON,
     Date,
     ForeignKey,
     Integer,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -14,9 +17,41 @@ from portal.auth.tables import User
 from portal.clients.tables import Client
 
 
-class Order(Table, tablename="orders"):
-    """A client's request on its way to production; `stage` is one of orders.rules.Stage."""
+# The order's stage: its vocabulary lives beside the column that stores it, so that the areas
+# below orders (billing, dunning) can read it.
+class Stage(StrEnum):
+    REQUEST = "request"
+    LAYOUT = "layout"
+    SPEC_SENT = "spec_sent"
+    SPEC_APPROVED = "spec_approved"
+    AWAITING_PREPAYMENT = "awaiting_prepayment"
+    IN_PRODUCTION = "in_production"
+    DELIVERED = "delivered"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
 
+
+BEFORE_PRODUCTION = (Stage.REQUEST, Stage.LAYOUT, Stage.SPEC_SENT, Stage.SPEC_APPROVED, Stage.AWAITING_PREPAYMENT)
+# An unpaid invoice of an order in these stages is a prepayment, not a debt: the order is simply not
+# produced until it is paid (DOMAIN.md section 1). Dunning reminds gently and never sanctions it.
+PREPAYMENT_STAGES = (*BEFORE_PRODUCTION, Stage.CANCELLED)
+
+
+class SpecStatus(StrEnum):
+    """A technical spec version's life: a draft, sent to the client (frozen), approved or sent back
+    with changes asked, or superseded by a newer version."""
+
+    DRAFT = "draft"
+    SENT = "sent"
+    APPROVED = "approved"
+    CHANGES_REQUESTED = "changes_requested"
+    SUPERSEDED = "superseded"
+
+
+class Order(Table, tablename="orders"):
+    """A client's request on its way to production; `stage` is one of Stage."""
+
+    id: Serial  # the primary key Piccolo adds, declared for the type checker
     number = Varchar(length=30, unique=True)
     client = ForeignKey(references=Client, index=True, on_delete=OnDelete.restrict)
     sales_manager = ForeignKey(references=User, null=True, index=True, on_delete=OnDelete.set_null)
@@ -25,7 +60,7 @@ class Order(Table, tablename="orders"):
     options = Text(default="")
     wanted_date = Date(null=True, default=None)
     notes = Text(default="")
-    stage = Varchar(length=30, index=True, default="request")
+    stage = Varchar(length=30, index=True, default=Stage.REQUEST.value)
     stage_changed_at = Timestamptz()
     created_at = Timestamptz()
 
@@ -33,6 +68,7 @@ class Order(Table, tablename="orders"):
 class LayoutVariant(Table, tablename="layout_variants"):
     """A designer's layout file; stored under var/uploads with a random name."""
 
+    id: Serial
     order = ForeignKey(references=Order, index=True, on_delete=OnDelete.restrict)
     label = Varchar(length=120)
     stored_name = Varchar(length=80, unique=True)
@@ -46,9 +82,10 @@ class LayoutVariant(Table, tablename="layout_variants"):
 class TechnicalSpec(Table, tablename="technical_specs"):
     """Version N of an order's technical spec; frozen once sent."""
 
+    id: Serial
     order = ForeignKey(references=Order, index=True, on_delete=OnDelete.restrict)
     version = Integer()
-    status = Varchar(length=20, default="draft")  # draft, sent, approved, changes_requested, superseded
+    status = Varchar(length=20, default=SpecStatus.DRAFT.value)  # one of SpecStatus
     variant_ids = JSON(default="[]")
     materials = Text(default="")
     finishing = Text(default="")

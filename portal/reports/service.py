@@ -6,13 +6,13 @@ import datetime as dt
 
 from portal.auth.roles import Kind
 from portal.auth.tables import User
-from portal.billing.tables import Invoice
 from portal.billing.rules import InvoiceKind, InvoiceStatus
+from portal.billing.tables import Invoice
 from portal.clients.service import client_counts
-from portal.orders.tables import Order
-from portal.reports import metrics
+from portal.orders.tables import BEFORE_PRODUCTION, Order, Stage
+from portal.reports import rules as metrics
 
-OPEN_STAGES = ("request", "layout", "spec_sent", "spec_approved", "awaiting_prepayment", "in_production")
+OPEN_STAGES = (*BEFORE_PRODUCTION, Stage.IN_PRODUCTION)
 
 
 async def dashboard(today: dt.date) -> dict:
@@ -33,7 +33,8 @@ async def sales_rows(start: dt.date, end: dt.date) -> list[dict]:
         Invoice.issue_date, Invoice.client, Invoice.currency, Invoice.total_minor, Invoice.order,
         Invoice.order.stage.as_alias("order_stage"),
     ).where(
-        (Invoice.kind == InvoiceKind.INVOICE) & (Invoice.status != InvoiceStatus.CANCELLED) & (Invoice.issue_date >= start) & (Invoice.issue_date <= end)
+        (Invoice.kind == InvoiceKind.INVOICE) & (Invoice.status != InvoiceStatus.CANCELLED)
+        & (Invoice.issue_date >= start) & (Invoice.issue_date <= end)
     )
 
 

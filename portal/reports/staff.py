@@ -6,15 +6,12 @@ from babel import numbers
 from litestar import Controller, Request, get
 from litestar.response import Template
 
-from portal.auth.roles import Role
-from portal.clock import utcnow
+from portal.clock import local_date, utcnow
 from portal.orders import service as orders
-from portal.reports import metrics, service
-from portal.tasks import rules as task_rules
+from portal.reports import rules as metrics, service
 from portal.tasks import service as tasks
 from portal.web.guards import staff_only
-from portal.web.i18n import current_locale, format_money
-from portal.web.i18n import gettext as _
+from portal.web.i18n import current_locale, format_money, gettext as _
 from portal.web.responses import current_user, page
 
 
@@ -74,7 +71,7 @@ class DashboardController(Controller):
         user = current_user(request)
         now = utcnow()
         tz = request.app.state.settings.firm_timezone
-        today = task_rules.local_today(now, tz)
+        today = local_date(now, tz)
         raw_from, raw_to = request.query_params.get("from", ""), request.query_params.get("to", "")
         period, period_errors = metrics.parse_period(raw_from, raw_to, today)
         comparison = await service.sales_metrics(period)

@@ -7,8 +7,10 @@ when the change it announces does.
 from __future__ import annotations
 
 from portal import bulk
+from portal.auth.tables import User
 from portal.clock import utcnow
 from portal.tasks.tables import Notification
+from portal.web import i18n
 
 MAX_MESSAGE = 300
 MAX_LINK = 200
@@ -36,8 +38,6 @@ async def notify(user_id: int, message: str, link: str = "") -> int:
 
 async def language_of(user_id: int | None) -> str:
     """The language a staff member works in (what their tasks and notifications are written in)."""
-    from portal.auth.tables import User
-
     row = await User.select(User.language).where(User.id == user_id).first() if user_id else None
     return row["language"] if row and row["language"] else "en"
 
@@ -45,8 +45,6 @@ async def language_of(user_id: int | None) -> str:
 async def tell(user_id: int, message: str, link: str = "", **values: object) -> int:
     """Tell one staff user something, worded in their own language: `message` is a message id (N_)
     with %(name)s values."""
-    from portal.web import i18n
-
     with i18n.in_language(await language_of(user_id)):
         text = i18n.gettext(message, **values)
     return await notify(user_id, text, link)

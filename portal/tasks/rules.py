@@ -27,15 +27,14 @@ OVERDUE, TODAY, UPCOMING = "overdue", "today", "upcoming"
 
 def local_day_start(day: dt.date, tz: str) -> dt.datetime:
     """Midnight of `day` in the firm's zone, as UTC."""
-    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=ZoneInfo(tz)).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=ZoneInfo(tz)).astimezone(dt.UTC)
 
 
-local_today = local_date  # the firm's day at `now` (portal.clock)
 
 
 def end_of_today(now: dt.datetime, tz: str) -> dt.datetime:
     """The first instant of tomorrow (firm's zone), as UTC: everything before it is due by today."""
-    return local_day_start(local_today(now, tz) + dt.timedelta(days=1), tz)
+    return local_day_start(local_date(now, tz) + dt.timedelta(days=1), tz)
 
 
 def bucket(due_at: dt.datetime, now: dt.datetime, tz: str) -> str:
@@ -87,7 +86,7 @@ def check_due(form: dict[str, str], now: dt.datetime, tz: str) -> Checked:
     if not v["date"]:
         e["date"] = _("Enter the day to call back.")
     elif day is None:
-        e["date"] = _("Enter a date such as %(example)s.", example=date_input_value(local_today(now, tz)))
+        e["date"] = _("Enter a date such as %(example)s.", example=date_input_value(local_date(now, tz)))
     if not v["time"]:
         e["time"] = _("Enter the time to call, such as %(example)s.", example="10:00")
     elif at is None:
@@ -95,12 +94,12 @@ def check_due(form: dict[str, str], now: dt.datetime, tz: str) -> Checked:
     if day is None or at is None:
         return out
     zone = ZoneInfo(tz)
-    today = local_today(now, tz)
+    today = local_date(now, tz)
     if day > today + dt.timedelta(days=MAX_DAYS_AHEAD):
         e["date"] = _("Pick a day within the next two years.")
         return out
     local = dt.datetime.combine(day, at, tzinfo=zone)
-    due_at = local.astimezone(dt.timezone.utc)
+    due_at = local.astimezone(dt.UTC)
     if due_at.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
         e["time"] = _("The clocks change at that hour; pick another time.")
         return out

@@ -15,12 +15,12 @@ from portal.audit.service import Actor
 from portal.auth.tables import User
 from portal.clients.tables import Client
 from portal.clock import utcnow
+from portal.messages import N_
 from portal.orders.tables import Order
 from portal.tasks import notifications, rules
 from portal.tasks.tables import Task
 from portal.web import i18n
 from portal.web.forms import Checked
-from portal.messages import N_
 from portal.web.i18n import gettext as _
 
 CALLBACK = "callback"

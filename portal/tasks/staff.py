@@ -15,13 +15,12 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Response, Template
 
 from portal.clock import utcnow
-from portal.dunning import prepayment  # a callback about a waiting order holds its prepayment reminders
+from portal.dunning.escalation import prepayment
 from portal.tasks import notifications, rules, service
 from portal.web.flash import flash
 from portal.web.forms import form_data
 from portal.web.guards import staff_only
-from portal.web.i18n import format_datetime
-from portal.web.i18n import gettext as _
+from portal.web.i18n import format_datetime, gettext as _
 from portal.web.redirects import local_path
 from portal.web.responses import actor, current_user, found_or_404, is_htmx, page, see_other
 
@@ -80,7 +79,6 @@ class TasksController(Controller):
 
     @post("/{task_id:int}/done")
     async def done(self, request: Request, task_id: int) -> Response:
-        task_id
         form = await form_data(request)
         user = current_user(request)
         try:
@@ -91,7 +89,6 @@ class TasksController(Controller):
 
     @post("/{task_id:int}/move")
     async def move(self, request: Request, task_id: int) -> Response:
-        task_id
         form = await form_data(request)
         user = current_user(request)
         try:
@@ -124,7 +121,6 @@ class NotificationsController(Controller):
 
     @post("/{notification_id:int}/read")
     async def read(self, request: Request, notification_id: int) -> Response:
-        notification_id
         user_id = current_user(request).id
         if not await notifications.mark_read(notification_id, user_id):
             raise NotFoundException()

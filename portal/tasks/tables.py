@@ -1,4 +1,4 @@
-from piccolo.columns import ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
@@ -12,6 +12,7 @@ class Task(Table, tablename="tasks"):
     """Something a person must do at a given time: a callback the client asked for ("call me in
     two weeks"), and later the dunning ladder's calls and approvals. Done with an outcome, or moved."""
 
+    id: Serial  # the primary key Piccolo adds, declared for the type checker
     kind = Varchar(length=20, default="callback", index=True)
     assignee = ForeignKey(references=User, index=True, on_delete=OnDelete.restrict)
     client = ForeignKey(references=Client, null=True, index=True, on_delete=OnDelete.restrict)
@@ -32,6 +33,7 @@ class Task(Table, tablename="tasks"):
 class Notification(Table, tablename="notifications"):
     """A message for one staff user in the portal (email comes with the dunning issue)."""
 
+    id: Serial
     user = ForeignKey(references=User, index=True, on_delete=OnDelete.cascade)
     created_at = Timestamptz(index=True)
     message = Varchar(length=300)

@@ -11,6 +11,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from portal.auth import permissions
 from portal.auth.roles import Kind, Role
+from portal.web.pagination import MAX_ID
 
 
 async def staff_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -56,8 +57,6 @@ def allowed(permission: str):
 
     return guard
 
-
-MAX_ID = 2_147_483_647
 
 
 async def ids_in_range(request) -> None:

@@ -7,9 +7,9 @@ import contextlib
 import contextvars
 import datetime as dt
 import re
-from decimal import Decimal
-from functools import lru_cache
 from collections.abc import Iterator
+from decimal import Decimal
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -54,12 +54,12 @@ def current_locale() -> Locale:
     return locale_for(current_language())
 
 
-@lru_cache(maxsize=None)
+@cache
 def locale_for(language: str) -> Locale:
     return Locale.parse(BABEL_LOCALES[language])
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(language: str) -> NullTranslations:
     return Translations.load(str(LOCALE_DIR), [language], domain="messages")
 

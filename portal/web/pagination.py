@@ -7,7 +7,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from portal.web.guards import MAX_ID
+MAX_ID = 2_147_483_647  # the largest id a path or a cursor may carry (a 32-bit serial)
+
 
 
 def encode_cursor(key: list[Any]) -> str:
@@ -28,7 +29,7 @@ def decode_cursor(cursor: str | None, shape: tuple[type, ...]) -> list[Any] | No
         return None
     if not isinstance(key, list) or len(key) != len(shape):
         return None
-    for value, kind in zip(key, shape):
+    for value, kind in zip(key, shape, strict=True):
         if type(value) is not kind or (kind is int and not 0 < value <= MAX_ID):
             return None
     return key

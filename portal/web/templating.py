@@ -7,13 +7,22 @@ from litestar.plugins.jinja import JinjaTemplateEngine as Engine
 from litestar.template.config import TemplateConfig
 
 from portal.audit import labels as audit_labels
-from portal.audit import words as audit_words
-from portal.billing import statement_rules
-from portal.dunning.case_file import ACTION_STATUS_LABELS
+from portal.billing.rules import InvoiceKind, InvoiceStatus
+from portal.billing.statements import rules as statement_rules
+from portal.billing.stripe.tables import AttemptStatus
+from portal.dunning.engine.tables import ActionStatus
+from portal.dunning.escalation.rules import EscalationState
+from portal.dunning.escalation.tables import PauseKind
+from portal.dunning.letters.case_file import ACTION_STATUS_LABELS
+from portal.dunning.letters.tables import LetterStatus
+from portal.mail.tables import EmailStatus
+from portal.negotiation.links.rules import LinkState
+from portal.negotiation.tables import DisputeResolution, DisputeStatus, ScheduleStatus
 from portal.orders.rules import BEFORE_PRODUCTION, STAGE_LABELS
-from portal.tasks import rules as task_rules
+from portal.orders.tables import SpecStatus, Stage
 from portal.settings import ROOT, Settings
-from portal.web import i18n, local_input
+from portal.tasks import rules as task_rules
+from portal.web import i18n, local_input, words as audit_words
 from portal.web.escaping import PortalEnvironment, link_paths
 from portal.web.flash import take_flashes
 
@@ -63,6 +72,21 @@ def build_environment(settings: Settings) -> Environment:
         stored_text=audit_words.stored_text,
         action_status_labels=ACTION_STATUS_LABELS,
         date_attrs=local_input.date_attributes,
+        # templates compare states by name, not by the stored string (a StrEnum equals its value)
+        InvoiceStatus=InvoiceStatus,
+        InvoiceKind=InvoiceKind,
+        AttemptStatus=AttemptStatus,
+        EmailStatus=EmailStatus,
+        ActionStatus=ActionStatus,
+        EscalationState=EscalationState,
+        PauseKind=PauseKind,
+        LetterStatus=LetterStatus,
+        Stage=Stage,
+        SpecStatus=SpecStatus,
+        ScheduleStatus=ScheduleStatus,
+        DisputeStatus=DisputeStatus,
+        DisputeResolution=DisputeResolution,
+        LinkState=LinkState,
         task_may_act=lambda assignee, me: task_rules.may_act(assignee, me.id, me.is_admin),
     )
     return env

@@ -61,7 +61,8 @@ async def test_admin_creates_a_staff_user_of_each_role(client, admin, role):
 
 async def test_a_staff_user_cannot_be_created_as_a_client_or_unknown_role(client, admin):
     for role in ("client", "wizard", ""):
-        response = await post(client, "/staff/users/new", {"name": "X", "email": f"x{role}@firm.test", "password": PASSWORD, "role": role, "language": "en"})
+        response = await post(client, "/staff/users/new",
+                              {"name": "X", "email": f"x{role}@firm.test", "password": PASSWORD, "role": role, "language": "en"})
         assert response.status_code == 400, role
         assert error_of(response.text, "role") == "Choose a role."
     assert await User.count() == 1
@@ -177,7 +178,8 @@ async def test_client_users_are_not_managed_here(client, admin):
     assert (await client.get(f"/staff/users/{buyer['id']}")).status_code == 404
     edited = await post(client, f"/staff/users/{buyer['id']}", {"name": "Hijacked", "role": "admin", "language": "en", "is_active": "on"})
     assert edited.status_code == 404
-    reset = await post(client, f"/staff/users/{buyer['id']}/password", {"password": "a brand new password", "password_confirm": "a brand new password"})
+    reset = await post(client, f"/staff/users/{buyer['id']}/password",
+                       {"password": "a brand new password", "password_confirm": "a brand new password"})
     assert reset.status_code == 404
     assert await stored(buyer["id"]) == before
     assert buyer["email"] not in (await client.get("/staff/users")).text

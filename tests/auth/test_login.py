@@ -1,8 +1,8 @@
 import datetime as dt
 
+from portal.auth import passwords
 from portal.auth.roles import Role
 from portal.auth.tables import Session, User
-from portal.auth import passwords
 from tests.factories import PASSWORD, csrf_token, login, make_client, make_client_user, make_staff, post
 
 
@@ -66,7 +66,7 @@ async def test_session_id_is_rotated_at_login(client):
 async def test_idle_session_expires(client, settings):
     admin = await make_staff()
     await login(client, admin)
-    long_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=settings.session_idle_minutes + 1)
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=settings.session_idle_minutes + 1)
     await Session.update({Session.last_seen_at: long_ago}).where(Session.id > 0)
     response = await client.get("/staff")
     assert response.status_code == 303 and response.headers["location"].startswith("/login")

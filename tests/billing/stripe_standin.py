@@ -26,8 +26,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl
 
-import pytest
-
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET_KEY = "sk_test_portal_standin_0123456789"
 WEBHOOK_SECRET = "whsec_test_portal_0123456789abcdef"
@@ -73,7 +71,7 @@ class StripeStandIn:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
 
-    def start(self) -> "StripeStandIn":
+    def start(self) -> StripeStandIn:
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -244,44 +242,6 @@ async def deliver(http, evt: dict | str, *, secret: str = WEBHOOK_SECRET, timest
     if signature:
         headers["stripe-signature"] = signature
     return await http.post("/webhooks/stripe", content=payload.encode(), headers=headers)
-
-
-# --- fixtures -----------------------------------------------------------------------------------
-
-@pytest.fixture
-def standin():
-    server = StripeStandIn().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def stripe_settings(database_url, tmp_path, standin):
-    from portal.settings import load_settings
-    from tests.conftest import TEST_SECRET
-
-    return load_settings({
-        "PORTAL_ENV": "test", "DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET,
-        "PORTAL_VAR_DIR": str(tmp_path / "var"), "DB_POOL_SIZE": "0", "BASE_URL": BASE_URL,
-        "STRIPE_SECRET_KEY": SECRET_KEY, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "STRIPE_API_BASE": standin.url,
-        "FIRM_BANK_DETAILS": "IBAN RO49 AAAA 1B31 0075 9384 0000, Banca Test",
-    })
-
-
-@pytest.fixture
-async def stripe_app(stripe_settings):
-    from portal.app import create_app
-
-    return create_app(stripe_settings)
-
-
-@pytest.fixture
-async def http(stripe_app):
-    from litestar.testing import AsyncTestClient
-
-    async with AsyncTestClient(app=stripe_app, base_url="http://testserver.local") as test_client:
-        test_client.follow_redirects = False
-        yield test_client
 
 
 async def make_invoice(client_id: int, total_minor: int = 119_000, *, currency: str = "RON", order_id: int | None = None) -> dict:

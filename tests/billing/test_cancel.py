@@ -5,15 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
-from portal import settlement
-from portal import db as portal_db
+from portal import db as portal_db, settlement
 from portal.audit.service import timeline
 from portal.auth.roles import Role
-from portal.billing import rules
-from portal.billing import service as billing
+from portal.billing import rules, service as billing
 from portal.billing.rules import Line
 from portal.billing.tables import Invoice, InvoiceLine, PaymentAllocation
 from tests.billing.staff_helpers import SYSTEM, issue, pay, today
@@ -34,8 +31,10 @@ async def test_cancel_issues_a_credit_note_that_mirrors_the_invoice(db):
         assert credit_note[key] == -invoice[key]
     original = await billing.lines_of(invoice["id"])
     mirrored = await billing.lines_of(credit_note["id"])
-    assert [(l["description"], l["quantity"], -l["unit_price_minor"], l["vat_rate_bp"], -l["net_minor"], -l["vat_minor"], -l["total_minor"]) for l in original] == \
-           [(l["description"], l["quantity"], l["unit_price_minor"], l["vat_rate_bp"], l["net_minor"], l["vat_minor"], l["total_minor"]) for l in mirrored]
+    assert [(line["description"], line["quantity"], -line["unit_price_minor"], line["vat_rate_bp"],
+             -line["net_minor"], -line["vat_minor"], -line["total_minor"]) for line in original] == \
+           [(line["description"], line["quantity"], line["unit_price_minor"], line["vat_rate_bp"],
+             line["net_minor"], line["vat_minor"], line["total_minor"]) for line in mirrored]
 
     cancelled = await billing.get_invoice(invoice["id"])  # still there: never a delete
     assert cancelled["status"] == "cancelled" and cancelled["cancelled_at"] is not None
@@ -46,16 +45,17 @@ async def test_cancel_issues_a_credit_note_that_mirrors_the_invoice(db):
     assert cn_events[0]["after"]["credits"] == invoice["code"] and cn_events[0]["after"]["reason"] == "Client ordered twice"
 
 
-@given(st.lists(st.tuples(st.integers(1, 100_000), st.integers(1, 10_000_000), st.sampled_from([0, 500, 900, 1900, 2000, 2700])), min_size=1, max_size=8))
+@given(st.lists(st.tuples(st.integers(1, 100_000), st.integers(1, 10_000_000), st.sampled_from([0, 500, 900, 1900, 2000, 2700])),
+                min_size=1, max_size=8))
 def test_credit_note_lines_always_sum_to_minus_the_invoice(raw):
     lines = [Line("x", q, p, v) for q, p, v in raw]
     totals = rules.totals(lines)
-    stored = [{"position": i, "description": l.description, "quantity": l.quantity, "unit_price_minor": l.unit_price_minor,
-               "vat_rate_bp": l.vat_rate_bp, "net_minor": l.net_minor, "vat_minor": l.vat_minor, "total_minor": l.total_minor}
-              for i, l in enumerate(lines, 1)]
+    stored = [{"position": i, "description": line.description, "quantity": line.quantity, "unit_price_minor": line.unit_price_minor,
+               "vat_rate_bp": line.vat_rate_bp, "net_minor": line.net_minor, "vat_minor": line.vat_minor, "total_minor": line.total_minor}
+              for i, line in enumerate(lines, 1)]
     mirrored = rules.credit_note_lines(stored)
-    assert sum(l["total_minor"] for l in mirrored) == -totals.total_minor
-    assert sum(l["vat_minor"] for l in mirrored) == -totals.vat_minor
+    assert sum(line["total_minor"] for line in mirrored) == -totals.total_minor
+    assert sum(line["vat_minor"] for line in mirrored) == -totals.vat_minor
     assert all(m["net_minor"] == m["quantity"] * m["unit_price_minor"] for m in mirrored)
 
 

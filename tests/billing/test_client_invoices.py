@@ -12,9 +12,10 @@ from litestar.testing import AsyncTestClient
 
 from portal import settlement
 from portal.audit.service import Actor
-from portal.billing import rules, service, statements
+from portal.billing import rules, service
+from portal.billing.statements import service as statements
 from portal.billing.tables import Invoice, Payment, PaymentAllocation
-from portal.clock import utcnow
+from portal.clock import firm_today, utcnow
 from tests.factories import login, make_client, make_client_user
 
 D = dt.date
@@ -26,7 +27,7 @@ async def issue(client_id: int, net_minor: int, *, currency: str = "RON", issued
     """A real invoice through billing.service (one line)."""
     return await service.issue_invoice(
         client_id=client_id, currency=currency, lines=[rules.Line("Folding boxes", 1, net_minor, vat_bp)],
-        issue_date=issued or statements.firm_today(), terms_days=terms, order_id=None, actor=SYSTEM,
+        issue_date=issued or firm_today(), terms_days=terms, order_id=None, actor=SYSTEM,
     )
 
 
@@ -92,7 +93,7 @@ async def test_a_client_sees_only_their_own_invoices(client):
     for url in (f"/client/invoices/{theirs['id']}", "/client/invoices/999999", "/client/invoices/0"):
         response = await client.get(url)
         assert response.status_code == 404 and "We could not find that page." in response.text, url
-    statement = await client.get(f"/client/invoices/statement?from=2000-01-01&to={statements.firm_today().isoformat()}")
+    statement = await client.get(f"/client/invoices/statement?from=2000-01-01&to={firm_today().isoformat()}")
     assert own["code"] in statement.text and theirs["code"] not in statement.text
     assert (await statements.invoice_detail(mine, theirs["id"])) is None
 
@@ -115,7 +116,7 @@ async def test_the_nav_has_an_invoices_link_after_orders(client):
 
 async def test_filters_open_paid_and_all(client):
     mine = await logged_in_buyer(client)
-    today = statements.firm_today()
+    today = firm_today()
     open_one = await issue(mine, 10_000)
     part_paid = await issue(mine, 20_000)
     await pay(mine, part_paid, 5_000, today)
@@ -154,7 +155,7 @@ async def test_empty_states(client):
 
 async def test_status_words_at_the_day_boundaries(client):
     mine = await logged_in_buyer(client)
-    today = statements.firm_today()
+    today = firm_today()
     for days in (5, 1, 0, -1, -12):
         await due_on(await issue(mine, 10_000 + days), today + dt.timedelta(days=days))
     text = text_of(await client.get("/client/invoices"))
@@ -167,7 +168,7 @@ async def test_status_words_at_the_day_boundaries(client):
 
 async def test_the_balance_is_per_currency_and_never_added_across_currencies(client):
     mine = await logged_in_buyer(client)
-    today = statements.firm_today()
+    today = firm_today()
     ron_overdue = await issue(mine, 100_000)
     await due_on(ron_overdue, today - dt.timedelta(days=3))
     await pay(mine, ron_overdue, 40_000, today)  # 600.00 RON still to pay, overdue
@@ -192,7 +193,7 @@ async def test_the_balance_summed_by_the_database_is_what_the_rule_says(db):
     the client's invoices: paid, part-paid, cancelled and credited invoices, due today, overdue,
     three currencies, and another client's invoices that must not count."""
     mine, theirs = await make_client("Alfa Cartons SRL"), await make_client("Beta Boxes SRL")
-    today = statements.firm_today()
+    today = firm_today()
     for n, (currency, days, paid) in enumerate([("RON", -3, 40_000), ("RON", 0, 0), ("RON", 12, 0), ("EUR", -1, 0), ("EUR", -40, 0),
                                                ("RON", -9, 100_000), ("USD", 5, 99_999), ("RON", -2, 0)]):
         invoice = await issue(mine, 100_000 + n, currency=currency)
@@ -213,7 +214,7 @@ async def test_the_balance_summed_by_the_database_is_what_the_rule_says(db):
 
 async def test_keyset_pages_walk_every_invoice_once(client):
     mine = await logged_in_buyer(client)
-    today = statements.firm_today()
+    today = firm_today()
     codes = []
     for n in range(statements.PAGE_SIZE + 5):
         invoice = await issue(mine, 1_000 + n)
@@ -244,7 +245,7 @@ async def test_keyset_pages_walk_every_invoice_once(client):
 
 async def test_invoice_detail_shows_figures_lines_and_payments(client):
     mine = await logged_in_buyer(client)
-    today = statements.firm_today()
+    today = firm_today()
     invoice = await issue(mine, 100_000, vat_bp=1900)  # 1,190.00 RON
     await pay(mine, invoice, 40_000, today - dt.timedelta(days=1), reference="OP 7101")
     wrong = await pay(mine, invoice, 10_000, today, reference="OP 7102")
@@ -267,7 +268,7 @@ async def test_bank_details_are_shown_when_stripe_is_not_configured(settings):
         mine = await logged_in_buyer(client)
         invoice = await issue(mine, 50_000)
         paid = await issue(mine, 10_000)
-        await pay(mine, paid, 10_000, statements.firm_today())
+        await pay(mine, paid, 10_000, firm_today())
         page = await client.get(f"/client/invoices/{invoice['id']}")
         text = text_of(page)
         assert "How to pay" in text and "Please pay RON500.00 by bank transfer to:" in text
@@ -339,7 +340,7 @@ async def test_statement_by_hand_with_opening_running_and_closing_balance(client
 
 async def test_statement_defaults_to_the_last_90_days(client):
     mine = await logged_in_buyer(client)
-    today = statements.firm_today()
+    today = firm_today()
     recent = await issue(mine, 10_000, issued=today - dt.timedelta(days=89))
     old = await issue(mine, 20_000, issued=today - dt.timedelta(days=90))
     page = await client.get("/client/invoices/statement")

@@ -17,8 +17,8 @@ from portal.auth.roles import Role
 from portal.billing import rules, service
 from portal.billing.tables import Invoice
 from tests.conftest import TEST_SECRET
-from tests.words import said
 from tests.factories import login, make_client, make_client_user, make_staff
+from tests.words import said
 
 FIRM = "Carton Ploiești SA"
 BANK = "IBAN RO49 AAAA 1B31 0075 9384 0000 · Banca Transilvania"

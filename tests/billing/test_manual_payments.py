@@ -8,8 +8,7 @@ import datetime as dt
 
 import pytest
 
-from portal import settlement
-from portal import db as portal_db
+from portal import db as portal_db, settlement
 from portal.audit.service import timeline
 from portal.auth.roles import Role
 from portal.billing import service as billing

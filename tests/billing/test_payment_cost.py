@@ -9,14 +9,16 @@ import datetime as dt
 
 from portal import db as portal_db
 from portal.audit.service import Actor
-from portal.billing import stripe_checkout
+from portal.billing.stripe import checkout as stripe_checkout
 from portal.billing.tables import Invoice
 from portal.clients.tables import Client
-from portal.dunning import sanctions
-from portal.orders.tables import Order, TechnicalSpec
 from portal.clock import utcnow
-from tests.billing.stripe_standin import (  # noqa: F401  (fixtures)
-    Payment as StripePayment, deliver, http, make_invoice, standin, stripe_app, stripe_settings,
+from portal.dunning.sanctions import service as sanctions
+from portal.orders.tables import Order, TechnicalSpec
+from tests.billing.stripe_standin import (
+    Payment as StripePayment,
+    deliver,
+    make_invoice,
 )
 from tests.factories import make_client, make_contact
 

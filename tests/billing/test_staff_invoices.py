@@ -198,7 +198,8 @@ async def test_roles_that_do_not_handle_money_read_but_do_not_act(client):
     await as_staff(client, Role.DESIGNER)
     page = await client.get(f"/staff/invoices/{invoice['id']}")
     assert page.status_code == 200 and "Record a payment" not in page.text
-    response = await post(client, f"/staff/invoices/{invoice['id']}/payments", {"amount": "1", "received_on": str(invoice["issue_date"]), "method": "cash"})
+    response = await post(client, f"/staff/invoices/{invoice['id']}/payments",
+                          {"amount": "1", "received_on": str(invoice["issue_date"]), "method": "cash"})
     assert response.status_code == 403
     assert (await post(client, f"/staff/invoices/{invoice['id']}/cancel", {"reason": "x"})).status_code == 403
     assert (await client.get(f"/staff/clients/{company}/payments/new")).status_code == 403

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
-from portal.billing import statement_rules as rules
-from portal.billing.statement_rules import CREDIT, INVOICE, PAYMENT, REVERSAL, Entry, Standing
+from portal.billing.statements import rules
+from portal.billing.statements.rules import CREDIT, INVOICE, PAYMENT, REVERSAL, Entry, Standing
 
 TODAY = dt.date(2026, 3, 10)
 
@@ -185,7 +184,7 @@ def test_the_period_defaults_to_the_last_90_days():
 def test_bad_period_dates_are_errors_beside_their_field():
     assert rules.check_period({"from": "2026-02-30", "to": "2026-03-01"}, TODAY).errors.keys() == {"from"}
     assert rules.check_period({"from": "yesterday", "to": ""}, TODAY).errors == {
-        "from": "Enter a date such as %s." % TODAY.strftime("%d/%m/%Y"), "to": "Enter a date."}
+        "from": "Enter a date such as {}.".format(TODAY.strftime("%d/%m/%Y")), "to": "Enter a date."}
     assert rules.check_period({"from": "20260101", "to": "2026-03-01"}, TODAY).errors.keys() == {"from"}
     backwards = rules.check_period({"from": "2026-03-02", "to": "2026-03-01"}, TODAY)
     assert backwards.errors == {"to": "The end of the period must be on or after its start."}

@@ -7,12 +7,16 @@ import asyncio
 import html
 
 from portal import settlement
-from portal.billing.stripe_tables import CheckoutAttempt
+from portal.billing.stripe.tables import CheckoutAttempt
 from portal.billing.tables import Invoice
-from portal.orders.tables import Order, TechnicalSpec
 from portal.clock import utcnow
-from tests.billing.stripe_standin import (  # noqa: F401  (fixtures)
-    BASE_URL, SECRET_KEY, Payment, deliver, http, make_invoice, standin, stripe_app, stripe_settings,
+from portal.orders.tables import Order, TechnicalSpec
+from tests.billing.stripe_standin import (
+    BASE_URL,
+    SECRET_KEY,
+    Payment,
+    deliver,
+    make_invoice,
 )
 from tests.factories import login, make_client, make_client_user, post
 
@@ -82,7 +86,6 @@ async def test_two_clicks_at_the_same_moment_make_one_session(http, standin):
 
 async def test_a_new_balance_makes_a_new_attempt_with_its_own_key(http, standin):
     from portal.audit.service import Actor
-    from portal.billing import service as billing
 
     _, invoice = await buyer_with_invoice(http, 119_000)
     await post(http, f"/client/invoices/{invoice['id']}/pay")
@@ -99,7 +102,6 @@ async def test_a_new_balance_makes_a_new_attempt_with_its_own_key(http, standin)
 
 async def test_a_paid_invoice_or_an_unknown_choice_does_not_call_stripe(http, standin):
     from portal.audit.service import Actor
-    from portal.billing import service as billing
 
     _, invoice = await buyer_with_invoice(http, 50_000)
     wrong = await post(http, f"/client/invoices/{invoice['id']}/pay", {"amount_choice": "installment"})
@@ -138,7 +140,7 @@ async def test_stripe_unreachable_keeps_the_attempt_for_a_retry_with_the_same_ke
     import dataclasses
 
     from portal.audit.service import Actor
-    from portal.billing import stripe_checkout
+    from portal.billing.stripe import checkout as stripe_checkout
 
     client_id = await make_client()
     invoice = await make_invoice(client_id)

@@ -15,17 +15,21 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import stripe
 
-from portal import settlement
-from portal import db as portal_db
+from portal import db as portal_db, settlement
 from portal.audit.service import Actor
 from portal.billing import service as billing
-from portal.billing import stripe_checkout
-from portal.billing.stripe_tables import CheckoutAttempt, StripeEvent
+from portal.billing.stripe import checkout as stripe_checkout
+from portal.billing.stripe.public import handle_event
+from portal.billing.stripe.tables import CheckoutAttempt, StripeEvent
 from portal.billing.tables import Invoice, Payment, PaymentAllocation
-from portal.billing.webhooks import handle_event
 from portal.clock import utcnow
-from tests.billing.stripe_standin import (  # noqa: F401  (fixtures)
-    WEBHOOK_SECRET, Payment as StripePayment, deliver, event, http, make_invoice, sign, standin, stripe_app, stripe_settings,
+from tests.billing.stripe_standin import (
+    WEBHOOK_SECRET,
+    Payment as StripePayment,
+    deliver,
+    event,
+    make_invoice,
+    sign,
 )
 from tests.factories import make_client
 
@@ -317,7 +321,7 @@ async def test_a_manual_payment_racing_the_webhook_is_not_counted_twice(db, stri
     for round_ in range(10):
         p = await checkout(stripe_settings)
 
-        async def manual():
+        async def manual(round_=round_, p=p):
             await asyncio.sleep(round_ * 0.005)  # start at different points of the webhook's transaction
             try:
                 await settlement.record_payment(client_id=p.client_id, currency="RON", allocations=[(p.invoice_id, TOTAL)],

@@ -24,6 +24,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.billing.stripe_standin import (
+    SECRET_KEY as STRIPE_SECRET_KEY,
+    WEBHOOK_SECRET,
+)
+
 ROOT = Path(__file__).resolve().parents[2]
 PORTAL = str(Path(sys.executable).parent / "portal")
 CHROMIUM = "/usr/bin/chromium"
@@ -32,7 +37,7 @@ CHROMIUM_ARGS = [
     "--no-first-run", "--disable-component-update", "--disable-sync",
 ]
 SECRET = "browser-test-secret-key-long-enough-for-the-portal"
-from tests.billing.stripe_standin import SECRET_KEY as STRIPE_SECRET_KEY, WEBHOOK_SECRET  # noqa: E402
+
 STARTUP_TIMEOUT = 30.0
 HERE = Path(__file__).resolve().parent
 
@@ -117,7 +122,7 @@ def portal_server(tmp_path_factory, stripe_standin) -> Server:
             pytest.fail(f"portal {' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}", pytrace=False)
         demo_output = result.stdout
     log_path = folder / "server.log"
-    log_file = open(log_path, "w")
+    log_file = open(log_path, "w")  # noqa: SIM115 - the server's stdout; closed in the finally below
     process = subprocess.Popen([PORTAL, "serve"], env=env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", log_path, demo_output)
     try:

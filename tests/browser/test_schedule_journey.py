@@ -14,10 +14,10 @@ from playwright.sync_api import Page, expect
 
 from tests.billing.stripe_standin import Payment
 from tests.browser.conftest import PORTAL, ROOT
-from tests.browser.test_journeys import log_in, t
-from tests.words import said
 from tests.browser.journey_data import database as _db, overdue_invoice, portal_env as _env
+from tests.browser.test_journeys import log_in, t
 from tests.browser.test_pay_journey import deliver_webhook
+from tests.words import said
 
 pytestmark = pytest.mark.browser
 

@@ -28,7 +28,7 @@ import asyncio, datetime as dt, sys
 from portal import db
 from portal.audit.service import Actor
 from portal.auth.tables import User
-from portal.negotiation import rules, service
+from portal.negotiation.schedules import rules, service
 from portal.settings import load_settings
 
 async def main(invoice_id, debt, email, note):

@@ -39,7 +39,7 @@ def _waiting_order(portal_server) -> dict:
             "ORDER BY i.due_date DESC LIMIT 1").fetchone()
     assert row, "the demo should have an order waiting for its prepayment"
     keys = ("order_id", "number", "invoice_id", "code", "client_id", "manager", "buyer")
-    return dict(zip(keys, row))
+    return dict(zip(keys, row, strict=True))
 
 
 def _tick(portal_server, at: dt.datetime) -> None:

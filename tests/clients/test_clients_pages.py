@@ -224,7 +224,7 @@ async def _create_many(names: list[str]) -> list[int]:
 async def test_the_list_pages_through_every_client_once_in_name_order(client):
     names = _names(60)
     ids = await _create_many(names)
-    expected = [i for _, i in sorted(zip((n.casefold() for n in names), ids))]
+    expected = [i for _, i in sorted(zip((n.casefold() for n in names), ids, strict=True))]
     await login(client, await make_staff(Role.DESIGNER))
 
     seen: list[int] = []
@@ -249,7 +249,7 @@ async def test_the_next_page_link_keeps_the_search(client):
     ids = await _create_many(names)
     await _create_many(["Other Company SRL"])
     # "client 1" matches "Client 10 SRL" .. "Client 19 SRL": 30 clients
-    expected = [i for n, i in sorted(zip((n.casefold() for n in names), ids)) if n.startswith("client 1")]
+    expected = [i for n, i in sorted(zip((n.casefold() for n in names), ids, strict=True)) if n.startswith("client 1")]
     assert len(expected) == 30
     await login(client, await make_staff(Role.SALES_MANAGER))
     first = await client.get("/staff/clients", params={"q": "CLIENT 1"})
@@ -275,7 +275,7 @@ async def test_the_service_pages_through_every_client_once(db):
         if cursor is None:
             break
     assert sorted(seen) == sorted(ids) and len(seen) == len(set(seen)) == 60
-    folded = [(r.casefold(), i) for r, i in zip([n for n in _names(60)], ids)]
+    folded = [(r.casefold(), i) for r, i in zip([n for n in _names(60)], ids, strict=True)]
     assert seen == [i for _, i in sorted(folded)]
 
 

@@ -10,11 +10,11 @@ from portal.audit.service import Actor
 from portal.billing import service as billing
 from portal.billing.rules import Line
 from portal.clock import utcnow
-from portal.dunning.tables import DelayReason
+from portal.dunning.reasons.tables import DelayReason
 from portal.tasks.tables import Task
 
 TZ = "Europe/Bucharest"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def local(day: dt.date, time: str = "10:00") -> dt.datetime:

@@ -6,8 +6,9 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from portal.clock import utcnow
-from portal.dunning.engine import run_dunning
-from portal.dunning.tables import DunningAction, Ladder, LadderStep, SegmentLadder
+from portal.dunning.engine.tables import DunningAction
+from portal.dunning.ladders.tables import Ladder, LadderStep, SegmentLadder
+from portal.tick import run_dunning
 
 TZ = "Europe/Bucharest"
 

@@ -8,9 +8,10 @@ import re
 
 from portal.audit.tables import AuditEvent
 from portal.auth.roles import Role
-from portal.dunning import calendar, calendar_rules
-from portal.dunning.escalation import promise_until
-from portal.dunning.tables import CallOutcome, Pause
+from portal.calendar import rules as calendar_rules, service as calendar
+from portal.dunning.escalation.service import promise_until
+from portal.dunning.escalation.tables import Pause
+from portal.dunning.reasons.tables import CallOutcome
 from portal.tasks.tables import Task
 from tests.dunning.calendar_helpers import TZ, UTC, catalogue, invoice_of, local, task, today
 from tests.factories import login, make_client, make_client_user, make_staff, post

@@ -6,8 +6,9 @@ import datetime as dt
 
 from portal.audit.service import Actor
 from portal.auth.roles import Role
-from portal.dunning import escalation
-from portal.dunning.tables import DunningState, Letter
+from portal.dunning.engine.tables import DunningState
+from portal.dunning.escalation import service as escalation
+from portal.dunning.letters.tables import Letter
 from portal.mail.tables import EmailMessage
 from portal.tasks.tables import Task
 from tests.billing.staff_helpers import issue, pay
@@ -27,7 +28,7 @@ async def _setup(**client_fields):
 
 
 async def test_each_step_at_its_day_and_time_none_early_none_twice(db, settings):
-    manager, client_id, ladder, invoice = await _setup()
+    manager, _client_id, _ladder, invoice = await _setup()
     due = invoice["due_date"]
     expected = [  # (local day offset, time, channel) of each step, in order
         (-3, "10:00", "email"), (0, "12:00", "call"), (1, "09:00", "email"), (1, "11:00", "call"),
@@ -47,13 +48,13 @@ async def test_each_step_at_its_day_and_time_none_early_none_twice(db, settings)
     assert [c["assignee"] for c in calls] == [manager["id"], manager["id"]]
     assert sorted(c["due_at"] for c in calls)[0] == local(due, "12:00")
     letters = await Letter.select(Letter.kind, Letter.deadline).where(Letter.invoice == invoice["id"]).order_by(Letter.id)
-    assert [l["kind"] for l in letters] == ["letter", "court_warning", "legal_handover"]
+    assert [letter["kind"] for letter in letters] == ["letter", "court_warning", "legal_handover"]
     state = await DunningState.select().where(DunningState.invoice == invoice["id"]).first()
     assert state["next_at"] is None and state["severity"] == 6
 
 
 async def test_payment_in_full_stops_everything_and_partial_goes_on(db, settings):
-    _, client_id, ladder, invoice = await _setup()
+    _, _client_id, _ladder, invoice = await _setup()
     due = invoice["due_date"]
     await tick(settings, local(due - dt.timedelta(days=3), "10:00"))
     await tick(settings, local(due, "12:00"))
@@ -69,7 +70,7 @@ async def test_payment_in_full_stops_everything_and_partial_goes_on(db, settings
 
 
 async def test_promise_pauses_until_the_date_then_resumes_at_the_next_step(db, settings):
-    manager, client_id, ladder, invoice = await _setup()
+    manager, _client_id, _ladder, invoice = await _setup()
     due = invoice["due_date"]
     await tick(settings, local(due - dt.timedelta(days=3), "10:00"))
     await tick(settings, local(due, "12:00"))  # reminder + due-date call
@@ -87,7 +88,7 @@ async def test_promise_pauses_until_the_date_then_resumes_at_the_next_step(db, s
 
 
 async def test_demand_letter_skipped_when_the_client_asked_for_a_deferral(db, settings):
-    manager, client_id, ladder, invoice = await _setup()
+    manager, _client_id, _ladder, invoice = await _setup()
     due = invoice["due_date"]
     for offset, hhmm in ((-3, "10:00"), (0, "12:00"), (1, "09:00"), (1, "11:00")):
         await tick(settings, local(due + dt.timedelta(days=offset), hhmm))
@@ -101,7 +102,7 @@ async def test_demand_letter_skipped_when_the_client_asked_for_a_deferral(db, se
 
 async def test_privileged_client_forgiveness_shifts_steps_and_legal_needs_an_admin(db, settings):
     admin = await make_staff(Role.ADMIN)
-    manager, client_id, ladder, invoice = await _setup(privileged="1", forgiveness_days="10")
+    _manager, _client_id, _ladder, invoice = await _setup(privileged="1", forgiveness_days="10")
     due = invoice["due_date"]
     await tick(settings, local(due, "12:00"))
     assert [a["channel"] for a in await actions_of(invoice["id"])] == ["email"]  # the call moved 10 days on
@@ -117,8 +118,7 @@ async def test_privileged_client_forgiveness_shifts_steps_and_legal_needs_an_adm
 
 
 async def test_portal_notice_and_sanction_steps(db, settings):
-    from portal.clients.tables import Client
-    from portal.dunning.tables import ClientNotice
+    from portal.clients.tables import Client, ClientNotice
 
     manager = await make_staff(Role.SALES_MANAGER)
     client_id = await make_client(sales_manager=str(manager["id"]), discount="5")
@@ -129,7 +129,8 @@ async def test_portal_notice_and_sanction_steps(db, settings):
     invoice = await issue(client_id, due_in=10)
     due = invoice["due_date"]
     await tick(settings, local(due + dt.timedelta(days=1), "09:00"))
-    notices = await ClientNotice.select(ClientNotice.message, ClientNotice.link).where((ClientNotice.client == client_id) & (ClientNotice.kind != "invoice_issued"))
+    notices = await ClientNotice.select(ClientNotice.message, ClientNotice.link).where(
+        (ClientNotice.client == client_id) & (ClientNotice.kind != "invoice_issued"))
     assert [n["link"] for n in notices] == [f"/client/invoices/{invoice['id']}"]
     assert invoice["code"] in notices[0]["message"]
     await tick(settings, local(due + dt.timedelta(days=2), "09:00"))

@@ -12,8 +12,8 @@ from icalendar import Calendar
 from portal.accounts.service import update_staff_user
 from portal.audit.service import Actor
 from portal.auth.roles import Role
+from portal.calendar import feed as ical
 from portal.clock import utcnow
-from portal.dunning import ical
 from tests.conftest import TEST_SECRET
 from tests.dunning.calendar_helpers import invoice_of, local, task, today
 from tests.factories import login, make_client, make_staff, post

@@ -13,8 +13,9 @@ from portal.audit.service import Actor
 from portal.auth.roles import Role
 from portal.billing.tables import Invoice
 from portal.clock import utcnow
-from portal.dunning import ladders
-from portal.dunning.tables import ClientLadder, DunningAction, DunningState, Ladder, LadderStep
+from portal.dunning.engine.tables import DunningAction, DunningState
+from portal.dunning.ladders import service as ladders
+from portal.dunning.ladders.tables import ClientLadder, Ladder, LadderStep
 from tests.factories import login, make_client, make_client_user, make_staff, post
 from tests.tasks.helpers import field_error, form_html, shown_value
 
@@ -54,7 +55,7 @@ async def invoice_for(client_id: int) -> int:
     return invoice.id
 
 
-LATER = dt.datetime(2099, 1, 1, tzinfo=dt.timezone.utc)
+LATER = dt.datetime(2099, 1, 1, tzinfo=dt.UTC)
 
 
 async def state_for(client_id: int, ladder_id: int | None) -> int:

@@ -12,9 +12,12 @@ import pytest
 from portal.audit.service import Actor
 from portal.audit.tables import AuditEvent
 from portal.auth.roles import Role
+from portal.calendar import service as calendar
 from portal.clock import utcnow
-from portal.dunning import calendar, letters
-from portal.dunning.tables import DelayReason, DunningAction, Letter
+from portal.dunning.engine.tables import DunningAction
+from portal.dunning.letters import service as letters
+from portal.dunning.letters.tables import Letter
+from portal.dunning.reasons.tables import DelayReason
 from portal.tasks.tables import Task
 from portal.web import i18n
 from tests.billing.staff_helpers import issue, pay
@@ -195,7 +198,7 @@ async def test_to_send_oldest_first_then_sent_filters_and_keyset_pages(client, s
     assert shown == to_send[: letters.PAGE_SIZE]
     next_url = re.search(r'href="(/staff/dunning/letters\?[^"]*cursor=[^"]+)"', first.text).group(1).replace("&amp;", "&")
     second = await client.get(next_url)
-    assert listed_ids(second.text) == to_send[letters.PAGE_SIZE:] + [ids[0], ids[3]]
+    assert listed_ids(second.text) == [*to_send[letters.PAGE_SIZE:], ids[0], ids[3]]
     assert "cursor=" not in second.text.split('class="pager"')[1]
     assert listed_ids((await client.get("/staff/dunning/letters?status=sent")).text) == [ids[0], ids[3]]
     claims = listed_ids((await client.get("/staff/dunning/letters?kind=formal_claim&status=to_send")).text)
@@ -334,7 +337,7 @@ DEMAND = {"ro": "Somație de plată", "uk": "Вимога про оплату", 
 
 @pytest.mark.parametrize("language", sorted(SPECIAL))
 async def test_the_seeded_demand_letter_prints_in_the_clients_language_with_its_letters_intact(client, settings, language):
-    from portal.dunning import seeds
+    from portal.dunning.ladders import seeds
 
     await seeds.ensure_defaults()
     manager = await make_staff(Role.SALES_MANAGER, name="Mara Manager")

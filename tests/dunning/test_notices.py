@@ -6,10 +6,8 @@ from __future__ import annotations
 import re
 
 from portal.auth.roles import Role
-from portal.clients import service as clients
-from portal.clients.tables import Client
-from portal.dunning import notices
-from portal.dunning.tables import ClientNotice
+from portal.clients import notices, service as clients
+from portal.clients.tables import Client, ClientNotice
 from portal.mail.tables import EmailMessage
 from tests.billing.staff_helpers import issue, pay
 from tests.dunning.test_sanctions import section_of, text_of

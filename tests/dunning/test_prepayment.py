@@ -12,12 +12,15 @@ import pytest
 from portal.audit.service import Actor
 from portal.auth.roles import Role
 from portal.clients.tables import Client
-from portal.dunning import escalation, ladder_rules, ladders, prepayment, seeds
-from portal.dunning.tables import DunningAction, Ladder, Letter, Pause, Sanction
+from portal.dunning.engine.tables import DunningAction
+from portal.dunning.escalation import prepayment, service as escalation
+from portal.dunning.escalation.tables import Pause
+from portal.dunning.ladders import rules as ladder_rules, seeds, service as ladders
+from portal.dunning.letters.tables import Letter
+from portal.dunning.sanctions.tables import Sanction
 from portal.mail.tables import EmailMessage
 from portal.orders import service as orders
 from portal.orders.tables import Order
-from portal.tasks import service as tasks
 from portal.tasks.tables import Task
 from tests.billing.staff_helpers import issue, pay
 from tests.dunning.engine_helpers import TZ, actions_of, local, tick
@@ -43,7 +46,7 @@ async def _waiting_order(*, segment: str = "B", stage: str = "awaiting_prepaymen
     invoice = await orders.invoice_of(order_id)
     due = dt.date.today() + dt.timedelta(days=due_in)
     from portal.billing.tables import Invoice
-    from portal.dunning.tables import DunningState
+    from portal.dunning.engine.tables import DunningState
 
     await Invoice.update({Invoice.due_date: due}).where(Invoice.id == invoice["id"])
     await DunningState.update({DunningState.due_date: due}).where(DunningState.invoice == invoice["id"])
@@ -133,7 +136,7 @@ async def test_a_prepayment_ladder_refuses_sanctions_letters_and_court(db):
     assert again is None and "already a ladder" in checked.errors["purpose"]
     with pytest.raises(ladders.LadderNotFound):  # segments and clients follow debt ladders only
         await ladders.set_segment_ladder("B", ladder_id, Actor.system())
-    assert ladder_id not in {l["id"] for l in await ladders.ladder_choices()}
+    assert ladder_id not in {choice["id"] for choice in await ladders.ladder_choices()}
     assert ladder_rules.PREPAYMENT_CHANNELS == ("email", "call", "portal_notice")
 
 

@@ -9,8 +9,8 @@ import re
 from portal.audit.service import Actor
 from portal.audit.tables import AuditEvent
 from portal.auth.roles import Role
-from portal.dunning import reasons
-from portal.dunning.tables import CallOutcome, DelayReason
+from portal.dunning.reasons import service as reasons
+from portal.dunning.reasons.tables import CallOutcome, DelayReason
 from tests.dunning.calendar_helpers import catalogue, invoice_of, local, task, today
 from tests.factories import login, make_client, make_client_user, make_staff, post
 from tests.tasks.helpers import field_error, form_html
@@ -140,6 +140,6 @@ async def test_statistics_count_per_reason_manager_and_client(client):
     assert "Cash-flow gap" in page.text and "Ana Sales" in page.text and "Tipo Print SRL" in page.text
     assert "6 call outcomes with a reason" in page.text
     wrong = await client.get("/staff/dunning/reasons/stats?from=2025-02-30&to=2025-01-01")
-    assert wrong.status_code == 200 and field_error(wrong.text, "from") == "Enter a date such as %s." % today().strftime("%d/%m/%Y")
+    assert wrong.status_code == 200 and field_error(wrong.text, "from") == "Enter a date such as {}.".format(today().strftime("%d/%m/%Y"))
     catalogue_page = await client.get("/staff/dunning/reasons")
     assert re.search(r'class="num reason-uses">\s*4\s*<', catalogue_page.text)

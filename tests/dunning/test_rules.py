@@ -8,7 +8,7 @@ import datetime as dt
 
 from hypothesis import given, settings, strategies as st
 
-from portal.dunning import rules
+from portal.dunning.engine import rules
 
 TZ = "Europe/Bucharest"
 DUE = dt.date(2026, 12, 10)

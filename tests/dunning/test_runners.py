@@ -16,7 +16,8 @@ import pytest
 from portal.auth.roles import Role
 from portal.billing.tables import Invoice
 from portal.clock import utcnow
-from portal.dunning.tables import DunningAction, Letter
+from portal.dunning.engine.tables import DunningAction
+from portal.dunning.letters.tables import Letter
 from portal.mail.tables import EmailMessage
 from portal.tasks.tables import Task
 from tests.conftest import PORTAL, ROOT, TEST_SECRET, _all_tables, _pg_admin, _require
@@ -58,7 +59,7 @@ async def _world() -> dt.date:
                 vat_minor=1900, total_minor=11900, paid_minor=0, created_at=now)
         for n in range(1, INVOICES + 1)
     ])
-    from portal.dunning import escalation
+    from portal.dunning.escalation import service as escalation
 
     await escalation.track([r["id"] for r in await Invoice.select(Invoice.id)])  # as issuing does
     return due
@@ -92,8 +93,8 @@ async def _count() -> int:
 
 
 def _earlier_ticks_in_process(pg_env: dict, moments: list[str]) -> None:
-    from portal.dunning.engine import run_dunning
     from portal.settings import load_settings
+    from portal.tick import run_dunning
 
     settings = load_settings(pg_env)
     for as_of in moments:

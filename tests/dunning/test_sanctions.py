@@ -12,10 +12,10 @@ from portal.audit.service import Actor
 from portal.audit.tables import AuditEvent
 from portal.auth.roles import Role
 from portal.clients import service as clients
-from portal.clients.tables import Client
+from portal.clients.tables import Client, ClientNotice
 from portal.clock import utcnow
-from portal.dunning import sanction_rules, sanctions
-from portal.dunning.tables import ClientNotice, Sanction
+from portal.dunning.sanctions import rules as sanction_rules, service as sanctions
+from portal.dunning.sanctions.tables import Sanction
 from portal.mail.tables import EmailMessage
 from portal.orders import service as orders
 from portal.orders.tables import Order
@@ -108,7 +108,8 @@ async def test_nothing_to_take_is_still_recorded_so_lifting_restores_correctly(d
     assert "no discount to remove" in await sanctions.apply_sanction(d["id"], "remove_discount", SYSTEM)
     assert "already low" in await sanctions.apply_sanction(d["id"], "lower_priority", SYSTEM)
     assert len(await sanctions.active_sanctions(d["id"])) == 2
-    assert await ClientNotice.count().where((ClientNotice.client == d["id"]) & ClientNotice.kind.like("sanction%")) == 0  # nothing changed for the client
+    # nothing changed for the client
+    assert await ClientNotice.count().where((ClientNotice.client == d["id"]) & ClientNotice.kind.like("sanction%")) == 0
     await pay(d["overdue"])
     assert await terms_of(d["id"]) == (0, 3, False)
     assert await sanctions.active_sanctions(d["id"]) == []

@@ -1,4 +1,4 @@
-"""Sanction steps carried out by the tick, a batch at a time (portal.dunning.sanctions_batch): a
+"""Sanction steps carried out by the tick, a batch at a time (portal.dunning.sanctions.batch): a
 sanction already in force is settled without touching the client, and two runners applying the
 same sanction at once write it once."""
 
@@ -9,10 +9,11 @@ import datetime as dt
 
 from portal import db as portal_db
 from portal.auth.roles import Role
-from portal.clients.tables import Client
-from portal.dunning import planner
-from portal.dunning.sanctions_batch import apply_sanctions
-from portal.dunning.tables import ClientNotice, DunningAction, Sanction
+from portal.clients.tables import Client, ClientNotice
+from portal.dunning.engine import planner
+from portal.dunning.engine.tables import DunningAction
+from portal.dunning.sanctions.batch import apply_sanctions
+from portal.dunning.sanctions.tables import Sanction
 from portal.mail.tables import EmailMessage
 from tests.billing.staff_helpers import issue
 from tests.dunning.engine_helpers import TZ, local, make_ladder, tick

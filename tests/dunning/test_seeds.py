@@ -10,8 +10,10 @@ import uuid
 
 import pytest
 
-from portal.dunning import ladder_rules, rules, seeds
-from portal.dunning.tables import DelayReason, Ladder, LadderStep, SegmentLadder
+from portal.dunning.engine import rules
+from portal.dunning.ladders import rules as ladder_rules, seeds
+from portal.dunning.ladders.tables import Ladder, LadderStep, SegmentLadder
+from portal.dunning.reasons.tables import DelayReason
 from tests.conftest import _pg_admin, _require, run_portal
 
 # position, name, offset days, time, channel, assignee, deadline days, sanction, skip if deferral

@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import html
 
-from portal.audit import words
 from portal.auth.roles import Role
-from portal.dunning import executor, seeds, transitions
-from portal.dunning.tables import Ladder
+from portal.dunning.engine import executor
+from portal.dunning.escalation import rules as transitions
+from portal.dunning.ladders import seeds
+from portal.dunning.ladders.tables import Ladder
 from portal.tasks.tables import Task
-from portal.web import i18n
+from portal.web import i18n, words
 from tests.billing.staff_helpers import issue
 from tests.dunning.engine_helpers import local, tick
 from tests.factories import login, make_client, make_contact, make_staff
@@ -48,7 +49,7 @@ async def test_a_forgiven_clients_due_date_call_says_how_late_it_is(db, settings
 def test_every_state_event_and_stored_phrase_has_words():
     for event in transitions.EVENTS + tuple(transitions.EXPIRY_EVENTS.values()):
         assert event in words.EVENT_LABELS, event
-    from portal.negotiation.dispute_rules import CLIENT_STATES, STATE_LABELS
+    from portal.negotiation.disputes.rules import CLIENT_STATES, STATE_LABELS
 
     assert set(transitions.STATES) <= set(STATE_LABELS) and set(transitions.STATES) <= set(CLIENT_STATES)
     i18n.set_language("en")

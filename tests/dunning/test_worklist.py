@@ -8,7 +8,8 @@ import re
 from portal.auth.roles import Role
 from portal.auth.tables import User
 from portal.clock import utcnow
-from portal.dunning.tables import DunningAction, Pause
+from portal.dunning.engine.tables import DunningAction
+from portal.dunning.escalation.tables import Pause
 from portal.tasks.tables import Task
 from tests.billing.staff_helpers import issue
 from tests.dunning.engine_helpers import PRESSURE, local, make_ladder, tick
@@ -31,7 +32,7 @@ async def _overdue_world(settings, *, privileged: bool = False):
 
 
 async def test_worklist_groups_by_step_and_shows_next_action(db, settings, client):
-    manager, controller, client_id, invoice = await _overdue_world(settings)
+    _manager, controller, client_id, invoice = await _overdue_world(settings)
     await login(client, controller)
     page = (await client.get("/staff/dunning")).text
     assert invoice["code"] in page and "Debtor SRL" in page and "Mara Manager" in page
@@ -47,7 +48,7 @@ async def test_worklist_groups_by_step_and_shows_next_action(db, settings, clien
 
 
 async def test_filters_offer_active_managers_and_staff_by_name_and_every_step_in_ladder_order(db, settings, client):
-    manager, controller, client_id, invoice = await _overdue_world(settings)
+    _manager, controller, _client_id, _invoice = await _overdue_world(settings)
     await make_staff(Role.SALES_MANAGER, name="Ana Manager")
     gone = await make_staff(Role.SALES_MANAGER, name="Gone Manager")
     await User.update({User.is_active: False}).where(User.id == gone["id"])
@@ -67,7 +68,7 @@ async def test_filters_offer_active_managers_and_staff_by_name_and_every_step_in
 
 
 async def test_bulk_pause_skip_and_reassign(db, settings, client):
-    manager, controller, client_id, invoice = await _overdue_world(settings)
+    _manager, controller, _client_id, invoice = await _overdue_world(settings)
     await login(client, controller)
     refused = await post(client, "/staff/dunning/bulk", {"action": "pause", "reason": "", "invoice_ids": str(invoice["id"])})
     assert refused.status_code == 400 and "Say why" in refused.text
@@ -90,7 +91,7 @@ async def test_bulk_pause_skip_and_reassign(db, settings, client):
 
 
 async def test_a_refused_bulk_action_shows_the_same_filtered_page_with_the_same_invoices_ticked(db, settings, client):
-    manager, controller, client_id, invoice = await _overdue_world(settings)
+    manager, controller, _client_id, invoice = await _overdue_world(settings)
     other_client = await make_client("Another Firm SRL", sales_manager=str(manager["id"]))
     other = await issue(other_client, due_in=-2)
     await tick(settings, local(other["due_date"] + dt.timedelta(days=1), "11:00"))
@@ -112,7 +113,7 @@ async def test_a_refused_bulk_action_shows_the_same_filtered_page_with_the_same_
 
 
 async def test_only_controllers_act_and_clients_are_refused(db, settings, client):
-    manager, controller, client_id, invoice = await _overdue_world(settings)
+    manager, _controller, client_id, invoice = await _overdue_world(settings)
     await login(client, manager)
     assert (await client.get("/staff/dunning")).status_code == 200  # a manager reads the worklist
     response = await post(client, "/staff/dunning/bulk", {"action": "pause", "reason": "x", "invoice_ids": str(invoice["id"])})
@@ -126,7 +127,7 @@ async def test_only_controllers_act_and_clients_are_refused(db, settings, client
 
 async def test_admin_approves_a_privileged_clients_hand_over(db, settings, client):
     admin = await make_staff(Role.ADMIN)
-    manager, controller, client_id, invoice = await _overdue_world(settings, privileged=True)
+    _manager, controller, _client_id, invoice = await _overdue_world(settings, privileged=True)
     due = invoice["due_date"]
     for day in range(2, 30):
         await tick(settings, local(due + dt.timedelta(days=day), "12:00"))
@@ -154,8 +155,8 @@ async def test_admin_approves_a_privileged_clients_hand_over(db, settings, clien
 
 async def test_pages_walk_every_overdue_invoice_once_in_order_with_and_without_a_client_filter(db, settings):
     from portal.billing.tables import Invoice
-    from portal.dunning import worklist
-    from portal.dunning.rules import local_date
+    from portal.dunning.engine.rules import local_date
+    from portal.dunning.worklist import listing as worklist
 
     manager = await make_staff(Role.SALES_MANAGER, name="Mara Manager")
     mine = await make_client("Debtor SRL", sales_manager=str(manager["id"]))

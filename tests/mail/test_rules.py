@@ -4,20 +4,20 @@ what the envelope says."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from portal.mail import rules
 
-NOW = dt.datetime(2025, 3, 14, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2025, 3, 14, 12, 0, tzinfo=dt.UTC)
 
 
 def test_the_first_retries_come_quickly_then_further_apart():
     delays = [rules.retry_delay(n) for n in range(1, 8)]
     assert delays[:5] == [dt.timedelta(minutes=m) for m in (1, 5, 15, 60, 240)]
-    assert all(a < b for a, b in zip(delays[:6], delays[1:6]))
+    assert all(a < b for a, b in itertools.pairwise(delays[:6]))
     assert delays[6] == delays[5]  # the last step repeats: a long outage never grows the wait without bound
 
 

@@ -8,8 +8,8 @@ import datetime as dt
 from portal.audit.service import Actor
 from portal.auth.roles import Role
 from portal.clock import utcnow
-from portal.dunning import rules as ladder_rules
-from portal.negotiation import rules, service
+from portal.dunning.engine import rules as ladder_rules
+from portal.negotiation.schedules import rules, service
 from tests.billing.staff_helpers import issue
 from tests.dunning.engine_helpers import PRESSURE, make_ladder
 from tests.factories import make_client, make_client_user, make_contact, make_staff

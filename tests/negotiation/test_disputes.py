@@ -9,19 +9,20 @@ import datetime as dt
 import html
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from portal import settlement
 from portal.audit.tables import AuditEvent
 from portal.auth.roles import Role
 from portal.billing.tables import Invoice
+from portal.clients.tables import ClientNotice
 from portal.clock import utcnow
-from portal.dunning import escalation
-from portal.dunning import rules as dunning_rules
-from portal.dunning.tables import ClientNotice, DunningState, Pause
+from portal.dunning.engine import rules as dunning_rules
+from portal.dunning.engine.tables import DunningState
+from portal.dunning.escalation import service as escalation
+from portal.dunning.escalation.tables import Pause
 from portal.money import percent_of
-from portal.negotiation import dispute_rules as rules
+from portal.negotiation.disputes import rules
 from portal.negotiation.tables import Dispute
 from portal.tasks.tables import Notification, Task
 from tests.billing.staff_helpers import issue, pay
@@ -62,7 +63,7 @@ def test_a_promise_is_from_today_up_to_the_limit():
     assert rules.check_promise({"promised_date": "10.05.2026"}, today, 30).ok  # as the reader writes it
 
 
-@given(now=st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2040, 1, 1), timezones=st.just(dt.timezone.utc)),
+@given(now=st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2040, 1, 1), timezones=st.just(dt.UTC)),
        days=st.integers(1, 365))
 def test_a_dispute_never_holds_the_ladder_beyond_its_limit(now, days):
     assert rules.dispute_until(now, days) - now == dt.timedelta(days=days)
@@ -79,7 +80,7 @@ def test_a_correction_at_one_rate_adds_up_exactly_or_names_the_nearest_totals(to
     except rules.CorrectionRefused as refused:
         assert refused.below < total < refused.above
         for near in (refused.below, refused.above):  # the totals offered do work
-            assert sum(l.total_minor for l in rules.correction_lines(_lines([(1000, rate)]), near, "INV-1")) == near
+            assert sum(line.total_minor for line in rules.correction_lines(_lines([(1000, rate)]), near, "INV-1")) == near
         return
     assert sum(line.total_minor for line in lines) == total
     assert [line.vat_rate_bp for line in lines] == [rate]
@@ -87,7 +88,7 @@ def test_a_correction_at_one_rate_adds_up_exactly_or_names_the_nearest_totals(to
 
 @given(total=st.integers(100, 10**9), nets=st.lists(st.integers(1, 10**7), min_size=2, max_size=3))
 def test_a_correction_over_several_rates_keeps_the_rates_and_adds_up_exactly(total, nets):
-    groups = list(zip(nets, [1900, 900, 500]))
+    groups = list(zip(nets, [1900, 900, 500], strict=False))
     try:
         lines = rules.correction_lines(_lines(groups), total, "INV-1")
     except rules.CorrectionRefused:
@@ -197,7 +198,6 @@ async def test_other_needs_a_comment_and_nothing_is_lost(client, settings):
 
 async def test_paid_and_cancelled_invoices_cannot_be_disputed(client, settings):
     from portal.audit.service import Actor
-    from portal.billing import service as billing
 
     w = await _world()
     await pay(w["invoice"])

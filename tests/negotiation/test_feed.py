@@ -10,14 +10,14 @@ import pytest
 
 from portal.audit.service import Actor
 from portal.audit.tables import AuditEvent
-from portal.dunning import escalation, transitions
-from portal.dunning.tables import DunningState
+from portal.dunning.engine.tables import DunningState
+from portal.dunning.escalation import rules as transitions, service as escalation
+from portal.negotiation.schedules import service
 from tests.billing.staff_helpers import pay
 from tests.dunning.engine_helpers import tick
 from tests.factories import login
 from tests.negotiation.schedule_helpers import at, ctx_of, debtor, local_today, split
 from tests.orders.test_client_orders import approve, setup_sent
-from portal.negotiation import service
 
 
 async def _changes(invoice_id: int) -> list[dict]:
@@ -85,7 +85,7 @@ async def test_an_event_the_state_does_not_allow_is_refused_and_changes_nothing(
 
 
 async def test_lifting_a_staff_pause_leaves_the_clients_promise_standing(db, settings):
-    from portal.dunning.tables import Pause
+    from portal.dunning.escalation.tables import Pause
 
     d = await debtor()
     invoice = d["invoices"][0]

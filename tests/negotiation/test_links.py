@@ -15,8 +15,9 @@ from litestar.testing import AsyncTestClient
 from portal.audit.tables import AuditEvent
 from portal.auth.roles import Role
 from portal.clock import utcnow
-from portal.dunning import escalation
-from portal.negotiation import links, links_rules, service
+from portal.dunning.escalation import service as escalation
+from portal.negotiation.links import rules as links_rules, service as links
+from portal.negotiation.schedules import service
 from portal.negotiation.tables import LinkAttempt, Schedule, ShareLink
 from tests.conftest import TEST_SECRET
 from tests.factories import login, make_staff, post
@@ -118,7 +119,7 @@ def test_a_token_is_random_signed_and_bound_to_its_schedule_version():
 
 
 def test_a_links_state_follows_precedence():
-    now = dt.datetime(2026, 5, 1, 12, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 5, 1, 12, tzinfo=dt.UTC)
     fresh = {"version": 2, "expires_at": now + dt.timedelta(days=1), "revoked_at": None, "used_at": None}
 
     def state(status="with_client", current=2, **changes):
@@ -362,7 +363,7 @@ async def test_two_people_accepting_one_link_at_once_sign_it_once(db, settings):
     ctx = ctx_of(settings)
     created = await links.create(schedule_id, d["staff_actor"], ctx, secret=settings.secret_key, days=14)
     outcomes = await asyncio.gather(*[
-        links.accept(created.token, name, "10.0.0.%d" % k, ctx, secret=settings.secret_key, max_failures=MAX_FAILURES)
+        links.accept(created.token, name, f"10.0.0.{k}", ctx, secret=settings.secret_key, max_failures=MAX_FAILURES)
         for k, name in enumerate(("Ana Pop", "Ion Pop"))
     ], return_exceptions=True)
     accepted = [o for o in outcomes if isinstance(o, links.Accepted)]

@@ -10,9 +10,9 @@ import html
 
 from portal.auth.roles import Role
 from portal.clock import utcnow
-from portal.dunning import escalation
-from portal.dunning import rules as dunning_rules
-from portal.dunning.tables import Pause
+from portal.dunning.engine import rules as dunning_rules
+from portal.dunning.escalation import service as escalation
+from portal.dunning.escalation.tables import Pause
 from tests.billing.staff_helpers import issue
 from tests.dunning.engine_helpers import PRESSURE, make_ladder, tick
 from tests.factories import login, make_client, make_client_user, make_staff, post

@@ -6,12 +6,14 @@ docs/escalation.md is the one the code runs."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
 
 from hypothesis import assume, given, settings, strategies as st
 
-from portal.dunning import escalation, rules as ladder, transitions
-from portal.negotiation import rules
+from portal.dunning.engine import rules as ladder
+from portal.dunning.escalation import rules as transitions, service as escalation
+from portal.negotiation.schedules import rules
 
 TZ = "Europe/Bucharest"
 TODAY = dt.date(2026, 12, 1)
@@ -28,7 +30,7 @@ def test_equal_monthly_installments_sum_exactly_to_the_debt_a_month_apart(debt, 
     rows = rules.equal_monthly(debt, count, first)
     assert len(rows) == count and sum(r.amount_minor for r in rows) == debt
     assert len({r.amount_minor for r in rows[1:]}) <= 1  # the odd cents go to the first one
-    for before, after in zip(rows, rows[1:]):
+    for before, after in itertools.pairwise(rows):
         assert 28 <= (after.due_date - before.due_date).days <= 31
 
 
@@ -46,7 +48,7 @@ def test_an_accepted_schedule_sums_to_the_debt_and_never_extends_the_horizon(raw
         assert sum(r.amount_minor for r in rows) == debt
         assert rules.within_horizon(rows, TODAY, POLICY, segment)
         assert all(r.due_date > TODAY for r in rows)
-        assert all(a.due_date < b.due_date for a, b in zip(rows, rows[1:]))
+        assert all(a.due_date < b.due_date for a, b in itertools.pairwise(rows))
     else:
         assert all(isinstance(message, str) and message for message in checked.errors.values())
 
@@ -123,7 +125,7 @@ def test_no_pause_lasts_beyond_its_limit(kind, segment, promised_in, count):
 
 def test_the_documented_state_diagram_is_the_one_the_code_runs():
     documented = (ROOT / "docs" / "escalation.md").read_text()
-    assert documented == transitions.markdown(), "run: python -m portal.dunning.transitions > docs/escalation.md"
+    assert documented == transitions.markdown(), "run: python -m portal.dunning.escalation.rules > docs/escalation.md"
 
 
 def test_every_event_has_one_way_in_and_every_state_is_documented():

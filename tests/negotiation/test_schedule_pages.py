@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from portal.dunning import escalation
-from portal.negotiation import service
+from portal.auth.roles import Role
+from portal.dunning.escalation import service as escalation
+from portal.negotiation.schedules import service
 from portal.negotiation.tables import Schedule
 from portal.web import i18n
 from tests.factories import login, make_staff, post
 from tests.negotiation.schedule_helpers import ctx_of, debtor, local_today, split
-from portal.auth.roles import Role
 
 
 def _rows(rows) -> dict:

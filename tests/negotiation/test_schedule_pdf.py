@@ -12,7 +12,8 @@ import subprocess
 import pytest
 
 from portal.auth.roles import Role
-from portal.negotiation import links, service
+from portal.negotiation.links import service as links
+from portal.negotiation.schedules import service
 from portal.negotiation.tables import Schedule
 from tests.conftest import TEST_SECRET
 from tests.factories import login, make_client, make_client_user, make_staff
@@ -85,7 +86,7 @@ async def test_the_signed_schedule_shows_the_installments_and_the_signature(clie
 
 
 async def test_an_offer_not_yet_accepted_prints_as_not_signed(client, settings):
-    d, schedule_id = await offered(settings)
+    _d, schedule_id = await offered(settings)
     await login(client, await make_staff(Role.NEGOTIATOR))
     text = assert_pdf(await client.get(f"/staff/schedules/{schedule_id}/print"), f"repayment-schedule-{schedule_id}-v1.pdf")
     assert "NOT SIGNED" in text and "Accepted by" not in text

@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 
 from portal.audit.tables import AuditEvent
-from portal.dunning import escalation
+from portal.dunning.escalation import service as escalation
 from portal.mail.tables import EmailMessage
-from portal.negotiation import service
+from portal.negotiation.schedules import service
 from portal.negotiation.tables import Installment, Schedule, ScheduleVersion
 from portal.tasks.tables import Task
 from tests.billing.staff_helpers import pay
@@ -167,7 +167,7 @@ async def test_an_accepted_plan_steers_the_ladder_reminds_before_installments_an
 async def test_paying_everything_completes_the_plan(db, settings):
     d = await debtor()
     invoice, ctx = d["invoices"][0], ctx_of(settings)
-    schedule_id, rows = await _propose(settings, d)
+    schedule_id, _rows = await _propose(settings, d)
     await service.accept(schedule_id, "staff", d["staff_actor"], ctx, version=1, name="Negotiator")
     await pay(invoice)
     schedule = await service.get(schedule_id)

@@ -9,7 +9,7 @@ import pytest
 
 from portal.audit.tables import AuditEvent
 from portal.auth.roles import Role
-from portal.orders import specs
+from portal.orders.specs import service as specs
 from portal.orders.tables import Order, TechnicalSpec
 from portal.tasks.tables import Notification
 from tests.factories import login, make_client, make_client_user, make_staff, post

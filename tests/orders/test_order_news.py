@@ -12,15 +12,14 @@ from portal.audit.service import Actor
 from portal.auth.roles import Role
 from portal.auth.tables import User
 from portal.billing import service as billing
-from portal.clients.tables import Client
-from portal.dunning.tables import ClientNotice
+from portal.clients.tables import Client, ClientNotice
 from portal.mail.tables import EmailMessage
 from portal.orders import service as orders
 from portal.orders.tables import Order
 from portal.tasks.tables import Notification
 from tests.factories import login, make_client, make_client_user, make_contact, make_staff, post
 from tests.orders.test_client_orders import setup_sent
-from tests.orders.test_specs import add_variant, make_order, sent_spec, staff_actor
+from tests.orders.test_specs import make_order
 
 
 async def _notices(client_id: int) -> list[dict]:
@@ -45,7 +44,8 @@ async def test_the_client_is_told_when_its_invoice_is_issued_and_the_designers_t
     invoice = await orders.invoice_of(order_id)
     notice = (await _notices(company))[0]
     assert notice["kind"] == "invoice_issued" and notice["link"] == f"/client/invoices/{invoice['id']}"
-    assert invoice["code"] in notice["message"] and order["number"] in notice["message"] and "RON2,261.00" in notice["message"]  # 1000 × 2.00, 5 % off, 19 % VAT
+    # 1000 × 2.00, 5 % off, 19 % VAT
+    assert invoice["code"] in notice["message"] and order["number"] in notice["message"] and "RON2,261.00" in notice["message"]
     email = (await _emails(company))[0]
     assert email["key"] == f"invoice-issued-{invoice['id']}" and email["to_address"] == "maria@client.test"
     assert email["subject"] == f"Invoice {invoice['code']} issued"
@@ -70,7 +70,7 @@ async def test_the_client_is_told_a_spec_awaits_it_and_its_home_says_so(client, 
 async def test_the_client_is_told_of_its_payment_and_of_production(db, settings):
     s = await setup_sent(settings)
     order = s["order"]
-    from portal.orders import specs
+    from portal.orders.specs import service as specs
 
     await specs.approve_spec(order["id"], s["client_id"], 1, {"variant_id": str(s["a"]), "signature_name": "Ion Pop", "agree": "on"},
                              Actor(s["buyer"]["id"], "Ion Pop"))
@@ -89,7 +89,7 @@ async def test_designers_hear_when_the_client_asks_for_changes_and_see_their_wor
     designer = await make_staff(Role.DESIGNER, name="Andrei Design")
     await User.update({User.language: "en"}).where(User.id == designer["id"])
     s = await setup_sent(settings, company="Dunărea Ambalaje SRL")
-    from portal.orders import specs
+    from portal.orders.specs import service as specs
 
     await specs.request_changes(s["order"]["id"], s["client_id"], 1, {f"comment_{s['a']}": "Darker blue, please"},
                                 Actor(s["buyer"]["id"], "Ion Pop"))
@@ -107,8 +107,8 @@ async def test_a_held_order_says_so_to_the_client_and_the_board_offers_no_refuse
     company = await make_client("Held Co SRL")
     await Client.update({Client.on_credit_hold: True}).where(Client.id == company)
     order = await make_order(company, stage="awaiting_prepayment", paid=100_000)  # approved and paid, held by the sanction
-    from portal.orders.tables import TechnicalSpec
     from portal.clock import utcnow
+    from portal.orders.tables import TechnicalSpec
 
     await TechnicalSpec(order=order["id"], version=1, status="approved", created_at=utcnow(), sent_at=utcnow()).save()
     await login(client, await make_client_user(company))

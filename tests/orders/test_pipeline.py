@@ -5,11 +5,10 @@ import datetime as dt
 from portal import settlement
 from portal.audit.service import Actor
 from portal.auth.roles import Role
-from portal.billing import service as billing
 from portal.billing.tables import Invoice, InvoiceLine
+from portal.clock import utcnow
 from portal.orders import service
 from portal.orders.tables import Order, TechnicalSpec
-from portal.clock import utcnow
 from tests.factories import login, make_client, make_staff, post
 
 

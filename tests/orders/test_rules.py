@@ -1,7 +1,6 @@
 """The pipeline's stage rules and the production gate, as pure functions."""
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from portal.orders import rules
 from portal.orders.rules import Allowed, GateFacts, Refused, Stage
@@ -25,7 +24,9 @@ def test_staff_cannot_push_an_order_into_production_by_hand():
 
 def test_admin_override_needs_a_reason():
     assert isinstance(rules.decide_manual_move(Stage.SPEC_APPROVED, Stage.IN_PRODUCTION, CLOSED, is_admin=True), Refused)
-    assert rules.decide_manual_move(Stage.SPEC_APPROVED, Stage.IN_PRODUCTION, CLOSED, is_admin=True, reason="Strategic client, CFO approved") == Allowed(Stage.IN_PRODUCTION)
+    assert rules.decide_manual_move(
+        Stage.SPEC_APPROVED, Stage.IN_PRODUCTION, CLOSED, is_admin=True, reason="Strategic client, CFO approved"
+    ) == Allowed(Stage.IN_PRODUCTION)
 
 
 def test_spec_sent_and_approved_only_through_their_actions():
@@ -48,7 +49,7 @@ def test_whichever_arrives_last_opens_the_gate():
 def test_debt_free_clients_sort_first():
     import datetime as dt
 
-    old = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    old = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     new = old + dt.timedelta(days=5)
     keys = sorted([rules.board_sort_key(True, old, 1), rules.board_sort_key(False, new, 2)])
     assert keys[0][0] is False

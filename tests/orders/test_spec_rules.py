@@ -1,11 +1,10 @@
 """Layout files by content, safe names, the spec and decision forms, the client's words: pure functions."""
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
-from portal.orders import spec_rules as r
 from portal.orders.rules import Stage
+from portal.orders.specs import rules as r
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 32

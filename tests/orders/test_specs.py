@@ -16,7 +16,7 @@ from portal.audit.tables import AuditEvent
 from portal.auth.roles import Role
 from portal.billing.tables import Invoice
 from portal.clock import utcnow
-from portal.orders import spec_rules, specs
+from portal.orders.specs import rules as spec_rules, service as specs
 from portal.orders.tables import LayoutVariant, Order, TechnicalSpec
 from portal.web import flash as flash_cookie
 from tests.factories import csrf_token, login, make_client, make_client_user, make_staff, post

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from portal.reports import metrics
-from portal.reports.metrics import Period
+from portal.reports import rules as metrics
+from portal.reports.rules import Period
 
 MARCH = Period(dt.date(2025, 3, 1), dt.date(2025, 3, 30))  # 30 days
 BEFORE = Period(dt.date(2025, 1, 30), dt.date(2025, 2, 28))  # the 30 days before
@@ -65,7 +65,7 @@ def test_each_factor_against_the_previous_period():
 
 
 def test_a_fall_is_negative():
-    c = metrics.compare(PREVIOUS + [inv(3, client=1, total=40_000, order=31, stage="layout")], MARCH)
+    c = metrics.compare([*PREVIOUS, inv(3, client=1, total=40000, order=31, stage="layout")], MARCH)
     assert c.invoices_change == pytest.approx(-50.0)
     assert c.conversion_change == pytest.approx(-100.0)  # 0 of 1 against 1 of 2
     assert c.average_changes == {"RON": pytest.approx(-20.0)}  # 40 000 against 50 000

@@ -109,11 +109,26 @@ async def staff_world() -> dict[str, int]:
         "token": "no-such-share-link",  # /s/{token}: public, only its CSRF is checked here
         "unknown": "no/such/page",  # the catch-all that answers the friendly 404 in the reader's language
         "dispute_id": await _dispute_on(company),
+        "account_id": (bank_line := await _bank_line())[0],
+        "line_id": bank_line[1],
     }
 
 
+async def _bank_line() -> tuple[int, int]:
+    """A bank account and a queued line of its statement, imported the one way statements are."""
+    from portal.audit.service import Actor
+    from portal.bank import service as bank
+    from portal.bank.tables import BankLine
+    from tests.bank.statements import FIRM_IBAN, Entry, camt053
+
+    account_id = await bank.save_account({"name": "World bank", "iban": FIRM_IBAN, "currency": "RON", "auto_book_threshold": 90,
+                                          "csv_mapping": ""}, Actor.system())
+    await bank.import_file(account_id, camt053([Entry("12.00", "world", reference="W1")]), "world.xml", Actor.system())
+    return account_id, (await BankLine.select(BankLine.id).first())["id"]
+
+
 async def _action_of_letter(letter_id: int) -> int:
-    from portal.dunning.tables import Letter
+    from portal.dunning.letters.tables import Letter
 
     return (await Letter.select(Letter.action).where(Letter.id == letter_id).first())["action"]
 
@@ -121,7 +136,7 @@ async def _action_of_letter(letter_id: int) -> int:
 async def _pause_on(invoice_id: int) -> int:
     """A pause of the invoice's ladder, through the one escalation entry point."""
     from portal.audit.service import Actor
-    from portal.dunning import escalation
+    from portal.dunning.escalation import service as escalation
 
     return await escalation.pause(invoice_id, "manual", Actor.system(), reason="World pause")
 
@@ -129,7 +144,7 @@ async def _pause_on(invoice_id: int) -> int:
 async def _dispute_on(client_id: int) -> int:
     """An open dispute of an invoice of its own, opened through the disputes service."""
     from portal.audit.service import Actor
-    from portal.negotiation import disputes
+    from portal.negotiation.disputes import service as disputes
 
     invoice = await _own_invoice(client_id, {})
     checked = await disputes.open_dispute(client_id, invoice, {"reason": "quality", "comment": "World dispute"}, Actor.system(),
@@ -167,7 +182,7 @@ async def _share_link_of(schedule_id: int) -> int:
 
 async def _ladder_with_step() -> tuple[int, int]:
     """A dunning ladder with one step: (ladder id, step id)."""
-    from portal.dunning.tables import Ladder, LadderStep
+    from portal.dunning.ladders.tables import Ladder, LadderStep
 
     now = utcnow()
     ladder = Ladder(name=f"World ladder {next(_numbers)}", created_at=now, updated_at=now)
@@ -179,7 +194,8 @@ async def _ladder_with_step() -> tuple[int, int]:
 
 async def _letter_on(client_id: int, invoice_id: int, step_id: int) -> int:
     """A demand letter in the print-and-send register, written by a (done) ladder action."""
-    from portal.dunning.tables import DunningAction, Letter
+    from portal.dunning.engine.tables import DunningAction
+    from portal.dunning.letters.tables import Letter
 
     now = utcnow()
     action = DunningAction(invoice=invoice_id, step=step_id, client=client_id, channel="letter", scheduled_at=now, taken_at=now,
@@ -211,7 +227,7 @@ async def _task_for(client_id: int) -> int:
 
 
 async def _delay_reason() -> int:
-    from portal.dunning.tables import DelayReason
+    from portal.dunning.reasons.tables import DelayReason
 
     reason = DelayReason(name=f"World reason {utcnow().timestamp()}", position=0, is_active=True, created_at=utcnow())
     await reason.save()
@@ -481,7 +497,7 @@ async def _own_schedule(owner: int, made: dict) -> int:
 
 
 async def _own_notice(owner: int, made: dict) -> int:
-    from portal.dunning.tables import ClientNotice
+    from portal.clients.tables import ClientNotice
 
     notice = ClientNotice(client=owner, kind="terms_changed", message="Your discount changed.", created_at=utcnow())
     await notice.save()

@@ -58,7 +58,7 @@ async def _fuzz(client, method: str, url: str) -> list[str]:
 def test_local_path_keeps_local_paths_and_refuses_the_rest() -> None:
     for good in ("/staff", "/staff/tasks?bucket=today#t-4", "/client/invoices/3", "/s/abc.def"):
         assert local_path(good, "/x") == good
-    for bad in HOSTILE + ["", None, "staff/tasks", "/staff/\x7f", "/ok\r\nSet-Cookie: a=b"]:
+    for bad in [*HOSTILE, "", None, "staff/tasks", "/staff/\x7f", "/ok\r\nSet-Cookie: a=b"]:
         assert local_path(bad, "/fallback") == "/fallback", repr(bad)
     assert local_path("/client/x", "/staff", prefix="/staff") == "/staff"
     assert local_path("/staff/y", "/staff", prefix="/staff") == "/staff/y"

@@ -8,15 +8,15 @@ import re
 from zoneinfo import ZoneInfo
 
 from portal.audit.service import Actor
-from portal.clock import utcnow
-from portal.tasks import rules, service
+from portal.clock import local_date, utcnow
+from portal.tasks import service
 
 TZ = "Europe/Bucharest"  # the test settings' firm time zone (the default)
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def today() -> dt.date:
-    return rules.local_today(utcnow(), TZ)
+    return local_date(utcnow(), TZ)
 
 
 async def callback(user_id: int, *, client_id: int | None = None, order_id: int | None = None, day: dt.date,

@@ -16,7 +16,16 @@ from portal.tasks import service
 from portal.tasks.tables import Task
 from tests.factories import login, make_client, make_staff, post
 from tests.tasks.helpers import (
-    TZ, UTC, callback, field_error, form_html, row, section, shown_value, timeline_events, today,
+    TZ,
+    UTC,
+    callback,
+    field_error,
+    form_html,
+    row,
+    section,
+    shown_value,
+    timeline_events,
+    today,
 )
 
 MARCH_14_NOON = dt.datetime(2025, 3, 14, 12, 0, tzinfo=UTC)  # 14:00 in Bucharest
@@ -196,7 +205,7 @@ async def test_schedule_a_callback_from_the_client_page(client):
 
 
 @pytest.mark.parametrize("date,time,field,message", [
-    ("2025-02-30", "10:00", "date", "Enter a date such as %s." % today().strftime("%d/%m/%Y")),
+    ("2025-02-30", "10:00", "date", "Enter a date such as {}.".format(today().strftime("%d/%m/%Y"))),
     ("", "10:00", "date", "Enter the day to call back."),
     ("TOMORROW", "7.30", "time", "Enter a time such as 09:30."),
     ("YESTERDAY", "10:00", "date", "That day has passed; pick today or a later day."),

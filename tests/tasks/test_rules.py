@@ -7,10 +7,11 @@ import datetime as dt
 
 import pytest
 
+from portal.clock import local_date
 from portal.tasks import rules
 
 TZ = "Europe/Bucharest"  # UTC+2 in winter, UTC+3 in summer (clocks go forward on 2025-03-30)
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2025, 3, 14, 12, 0, tzinfo=UTC)  # 14:00 in Bucharest
 
 
@@ -81,7 +82,7 @@ def test_tomorrow_morning_is_upcoming_until_the_firms_day_turns():
 
 
 def test_the_firms_day_not_utcs_decides_today():
-    assert rules.local_today(dt.datetime(2025, 3, 14, 23, 30, tzinfo=UTC), TZ) == dt.date(2025, 3, 15)
+    assert local_date(dt.datetime(2025, 3, 14, 23, 30, tzinfo=UTC), TZ) == dt.date(2025, 3, 15)
     assert rules.end_of_today(NOW, TZ) == dt.datetime(2025, 3, 14, 22, 0, tzinfo=UTC)
     assert rules.end_of_today(dt.datetime(2025, 7, 1, 12, 0, tzinfo=UTC), TZ) == dt.datetime(2025, 7, 1, 21, 0, tzinfo=UTC)
 

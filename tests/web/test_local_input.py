@@ -6,8 +6,7 @@ import datetime as dt
 import re
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from portal.auth.roles import Role
 from portal.auth.tables import User
@@ -77,7 +76,7 @@ def test_the_browser_language_is_chosen_by_its_weights(header, language):
 async def test_a_romanian_user_types_amounts_and_dates_as_romanians_write_them(client):
     """The payment form of a staff member who works in Romanian: the day shown as 02.12.2026 and
     read back, the amount 1.234,56 read as one thousand two hundred and thirty-four lei."""
-    from portal.billing.statements import firm_today
+    from portal.billing.statements.service import firm_today
     from portal.billing.tables import Payment
     from tests.billing.staff_helpers import issue
 
