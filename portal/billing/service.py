@@ -16,7 +16,7 @@ from portal.audit.service import Actor
 from portal.billing import news, rules
 from portal.billing.rules import InvoiceKind, InvoiceStatus
 from portal.billing.tables import Invoice, InvoiceCounter, InvoiceLine, Payment, PaymentAllocation
-from portal.clock import utcnow
+from portal.clock import firm_today, utcnow
 from portal.dunning.escalation import service as escalation
 from portal.messages import N_
 from portal.web.pagination import Page, decode_cursor, encode_cursor
@@ -169,7 +169,7 @@ async def book_cancellation(invoice: dict | None, reason: str, actor: Actor) -> 
         refusal = rules.cancel_refusal(invoice["kind"], invoice["status"], invoice["paid_minor"])
         if refusal:
             raise BillingError(refusal)
-        today = utcnow().date()
+        today = firm_today()
         mirrored = rules.Totals(-invoice["net_minor"], -invoice["vat_minor"], -invoice["total_minor"])
         credit_note = await _store(
             series=CREDIT_NOTE_SERIES, kind=InvoiceKind.CREDIT_NOTE, client_id=invoice["client"], order_id=invoice["order"],
@@ -218,7 +218,7 @@ async def book_reversal(payment_id: int, reason: str, actor: Actor, *, card_allo
             raise BillingError(refusal)
         counter = Payment(
             client=payment["client"], currency=payment["currency"], amount_minor=-payment["amount_minor"], method=payment["method"],
-            received_on=utcnow().date(), reference=reason[:120], reverses=payment_id, recorded_by=actor.user_id, created_at=utcnow(),
+            received_on=firm_today(), reference=reason[:120], reverses=payment_id, recorded_by=actor.user_id, created_at=utcnow(),
         )
         await counter.save()
         for allocation in allocations:

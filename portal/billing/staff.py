@@ -11,7 +11,7 @@ from portal import settlement
 from portal.audit import service as audit
 from portal.billing import rules, service
 from portal.clients import service as clients
-from portal.clock import utcnow
+from portal.clock import firm_today, utcnow
 from portal.dunning.escalation import state as escalation_state
 from portal.money import CURRENCIES
 from portal.orders.service import client_options
@@ -25,7 +25,7 @@ MONEY = allowed("take_money")
 
 
 async def _list_context(filters: rules.InvoiceFilters, cursor: str | None) -> dict:
-    today = utcnow().date()
+    today = firm_today()
     return {
         "page": await service.list_invoices(filters, today, cursor),
         "totals": await service.invoice_totals(filters, today),
@@ -37,7 +37,7 @@ async def _list_context(filters: rules.InvoiceFilters, cursor: str | None) -> di
 
 
 async def _invoice_context(request: Request, invoice_id: int, **extra) -> dict:
-    today = utcnow().date()
+    today = firm_today()
     data = found_or_404(await service.invoice_page(invoice_id, today))
     return {
         **data,
@@ -79,7 +79,7 @@ class InvoicesController(Controller):
         """A bank transfer or cash received for this invoice."""
         invoice = found_or_404(await service.get_invoice(invoice_id))
         form = await form_data(request)
-        checked = rules.check_manual_payment(form, invoice["currency"], invoice["total_minor"] - invoice["paid_minor"], utcnow().date())
+        checked = rules.check_manual_payment(form, invoice["currency"], invoice["total_minor"] - invoice["paid_minor"], firm_today())
         if checked.ok:
             v = checked.values
             try:
@@ -136,7 +136,7 @@ class InvoicesController(Controller):
 
 async def _split_context(client_id: int, **extra) -> dict:
     company = found_or_404(await clients.get_client(client_id))
-    today = utcnow().date()
+    today = firm_today()
     return {
         "company": company,
         "invoices": await service.open_invoices_of(client_id),
@@ -162,7 +162,7 @@ class ClientPaymentsController(Controller):
     async def create(self, request: Request, client_id: int) -> Response:
         context = await _split_context(client_id)
         form = await form_data(request)
-        checked = rules.check_split_payment(form, context["invoices"], utcnow().date())
+        checked = rules.check_split_payment(form, context["invoices"], firm_today())
         if checked.ok:
             v = checked.values
             try:

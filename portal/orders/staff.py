@@ -8,7 +8,7 @@ from litestar.response import Response, Template
 from portal import settlement
 from portal.billing import rules as billing_rules, service as billing
 from portal.clients import service as clients
-from portal.clock import utcnow
+from portal.clock import firm_today, utcnow
 from portal.orders import intake, rules, service
 from portal.orders.rules import Stage
 from portal.orders.specs import service as specs
@@ -103,7 +103,7 @@ class OrdersController(Controller):
     @post("/new", guards=[INTAKE])
     async def create(self, request: Request) -> Response:
         form = await form_data(request)
-        order_id, checked = await service.create_order(form, actor(request), utcnow().date())
+        order_id, checked = await service.create_order(form, actor(request), firm_today())
         if order_id is None:
             return page("orders/new.html", status_code=400, values=form, errors=checked.errors,
                         client_options=await service.client_options(), vat_rates=intake.VAT_RATES_BP)
@@ -123,7 +123,7 @@ class OrdersController(Controller):
         invoice = found_or_404(await service.invoice_of(order_id))
         form = await form_data(request)
         balance = invoice["total_minor"] - invoice["paid_minor"]
-        checked = billing_rules.check_manual_payment(form, invoice["currency"], balance, utcnow().date())
+        checked = billing_rules.check_manual_payment(form, invoice["currency"], balance, firm_today())
         if checked.ok:
             try:
                 await settlement.record_payment(
@@ -149,7 +149,7 @@ async def order_page_context(request: Request, order_id: int, **extra) -> dict:
     invoice = await service.invoice_of(order_id)
     facts = (await service.gate_facts([order]))[order_id]
     user = current_user(request)
-    today = utcnow().date()
+    today = firm_today()
     return {
         "order": order,
         "invoice": invoice,

@@ -9,7 +9,7 @@ from portal import settlement
 from portal.audit.service import Actor
 from portal.billing import service as billing
 from portal.billing.rules import Line
-from portal.clock import utcnow
+from portal.clock import firm_today
 
 SYSTEM = Actor.system()
 CODES = re.compile(r'data-invoice="([^"]+)"')
@@ -17,7 +17,7 @@ NEXT = re.compile(r'href="(/staff/invoices\?[^"]*cursor=[^"]+)"')
 
 
 def today() -> dt.date:
-    return utcnow().date()
+    return firm_today()  # the firm's day, as the pages read it (after midnight in Bucharest it is not UTC's)
 
 
 async def issue(client_id: int, *, due_in: int = 30, currency: str = "RON", unit_minor: int = 10000, quantity: int = 1,
