@@ -6,7 +6,7 @@ from portal import settlement
 from portal.audit.service import Actor
 from portal.auth.roles import Role
 from portal.billing.tables import Invoice, InvoiceLine
-from portal.clock import utcnow
+from portal.clock import firm_today, utcnow
 from portal.orders import service
 from portal.orders.tables import Order, TechnicalSpec
 from tests.factories import login, make_client, make_staff, post
@@ -28,7 +28,7 @@ async def test_intake_registers_the_order_and_issues_its_invoice_the_same_day(cl
     assert response.headers["location"] == f"/staff/orders/{order['id']}"
     assert order["stage"] == "request" and order["number"].startswith(f"ORD-{utcnow().year}-")
     invoice = await Invoice.select().where(Invoice.order == order["id"]).first()
-    today = utcnow().date()
+    today = firm_today()
     assert invoice["issue_date"] == today and invoice["due_date"] == today + dt.timedelta(days=14)
     assert invoice["code"] == f"INV-{today.year}-00001" and invoice["currency"] == "RON"
     # 5000 x (0.50 less 10 %) = 2250.00 + prepress 150.00 = 2400.00 net; 19 % VAT = 456.00
@@ -62,7 +62,7 @@ async def make_order(stage: str = "request") -> dict:
     company = await make_client()
     order_id, checked = await service.create_order(
         {"client_id": str(company), "product": "Key cards", "quantity": "100", "unit_price": "2", "vat_rate": "0"},
-        Actor.system(), utcnow().date(),
+        Actor.system(), firm_today(),
     )
     assert order_id, checked.errors
     await Order.update({Order.stage: stage}).where(Order.id == order_id)
@@ -112,7 +112,7 @@ async def test_full_payment_after_approval_moves_the_order_into_production_by_it
     invoice = await service.invoice_of(order["id"])
     half = invoice["total_minor"] // 2
     args = dict(client_id=order["client"], currency=invoice["currency"], method="bank_transfer",
-                received_on=utcnow().date(), reference="OP 1", actor=Actor.system())
+                received_on=firm_today(), reference="OP 1", actor=Actor.system())
     await settlement.record_payment(allocations=[(invoice["id"], half)], **args)
     assert (await service.get_order(order["id"]))["stage"] == "spec_approved"  # half is not enough
     await settlement.record_payment(allocations=[(invoice["id"], invoice["total_minor"] - half)], **args)
@@ -123,7 +123,7 @@ async def test_payment_before_approval_waits_for_the_approval(db):
     order = await make_order("spec_sent")
     invoice = await service.invoice_of(order["id"])
     await settlement.record_payment(client_id=order["client"], currency=invoice["currency"], allocations=[(invoice["id"], invoice["total_minor"])],
-                                 method="cash", received_on=utcnow().date(), reference="", actor=Actor.system())
+                                 method="cash", received_on=firm_today(), reference="", actor=Actor.system())
     assert (await service.get_order(order["id"]))["stage"] == "spec_sent"
     await approve_spec(order["id"])
     assert await service.refresh_gate(await service.get_order(order["id"]), Actor.system()) is not None
@@ -144,7 +144,7 @@ async def test_board_puts_debt_free_clients_first(db):
 
 async def test_an_orders_unpaid_prepayment_is_no_overdue_debt(db):
     waiting = await make_order("awaiting_prepayment")
-    await Invoice.update({Invoice.due_date: utcnow().date() - dt.timedelta(days=3)}).where(Invoice.order == waiting["id"])
+    await Invoice.update({Invoice.due_date: firm_today() - dt.timedelta(days=3)}).where(Invoice.order == waiting["id"])
     columns = await service.board(now=utcnow())
     card = columns[service.Stage.AWAITING_PREPAYMENT][0]
     assert card.order["id"] == waiting["id"] and not card.client_has_overdue_debt
