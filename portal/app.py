@@ -40,7 +40,7 @@ from portal.negotiation.schedules.staff import StaffSchedulePrint, StaffSchedule
 from portal.orders.client import ClientOrdersController
 from portal.orders.specs.staff import SpecsController
 from portal.orders.staff import OrdersController
-from portal.reports.staff import DashboardController
+from portal.reports.staff import DashboardController, ReportsController
 from portal.settings import ROOT, Settings, load_settings
 from portal.tasks.staff import NotificationsController, TasksController
 from portal.tick import scheduler as dunning_scheduler
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             AuthController,
             DashboardController,
+            ReportsController,
             ClientsController,
             OrdersController,
             StaffInvoiceDocuments,

@@ -26,6 +26,7 @@ from portal.negotiation.tables import (
     ShareLink,
 )
 from portal.orders.tables import LayoutVariant, Order, TechnicalSpec
+from portal.reports.tables import ClientMonth, StepMonth, SummaryMark
 from portal.settings import ROOT
 from portal.tasks.tables import Notification, Task
 
@@ -76,6 +77,9 @@ APP_CONFIG = AppConfig(
         BankImport,
         BankLine,
         PayerAccount,
+        ClientMonth,
+        StepMonth,
+        SummaryMark,
     ],
     migration_dependencies=[],
     commands=[],

@@ -1,6 +1,7 @@
 """One tick of the system: bank lines matched but not yet booked (an import cut short) booked, the
 repayment plans steered (an installment missed, a plan kept), the ladders planned and carried out,
-the queued email sent. Money first, so that no reminder goes out about what the bank has paid.
+the receivables summary brought up to date, the queued email sent. Money first, so that no reminder
+goes out about what the bank has paid.
 
 `run_dunning(settings, as_of)` is what `portal dunning run [--as-of]` and the scheduler inside
 `portal serve` call. It sits above the areas because it runs several of them in turn.
@@ -22,6 +23,7 @@ from portal.clock import utcnow
 from portal.dunning.engine import service as engine
 from portal.mail.sender import send_due
 from portal.negotiation.schedules import plans, rules as policy, service as negotiation
+from portal.reports.receivables import summary
 from portal.settings import Settings
 
 log = logging.getLogger("portal.dunning")
@@ -41,12 +43,15 @@ class TickReport:
     seconds: float
     plans: dict | None = None
     bank_lines_booked: int = 0
+    report_months_rebuilt: int = 0
+    report_millis: int = 0
 
     def line(self) -> str:
         return (f"dunning tick as of {self.as_of}: {self.invoices_looked_at} invoices looked at, "
                 f"{self.actions_planned} actions planned, {self.actions_done} done, {self.actions_cancelled} cancelled, "
                 f"{self.actions_retrying} to retry, {self.actions_failed} failed, {self.pauses_ended} pauses ended; "
-                f"repayment plans {self.plans or {}}; bank lines booked {self.bank_lines_booked}; email {self.emails}; {self.seconds:.2f} s")
+                f"repayment plans {self.plans or {}}; bank lines booked {self.bank_lines_booked}; report months rebuilt {self.report_months_rebuilt} "
+                f"({self.report_millis} ms); email {self.emails}; {self.seconds:.2f} s")
 
 
 async def run_dunning(settings: Settings, as_of: dt.datetime | None = None, *, send_email: bool = True) -> TickReport:
@@ -57,6 +62,7 @@ async def run_dunning(settings: Settings, as_of: dt.datetime | None = None, *, s
     steered = await plans.run(as_of, negotiation.Context(policy.Policy.from_settings(settings), tz))
     planned, done = await engine.plan_and_carry_out(settings, as_of, tz)
     emails: dict = {}
+    refreshed = await summary.refresh(tz, as_of)  # after the money moved: the figures include this tick's bookings
     if send_email and settings.smtp_host:
         emails = await send_due(settings, now=utcnow())
     return TickReport(
@@ -64,6 +70,7 @@ async def run_dunning(settings: Settings, as_of: dt.datetime | None = None, *, s
         pauses_ended=planned.pauses_ended, actions_done=done.done, actions_cancelled=done.cancelled,
         actions_retrying=done.retrying, actions_failed=done.failed, emails=emails, seconds=time.perf_counter() - started,
         plans=asdict(steered), bank_lines_booked=booked,
+        report_months_rebuilt=refreshed.months, report_millis=refreshed.millis,
     )
 
 

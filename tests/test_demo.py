@@ -83,6 +83,7 @@ async def test_demo_is_consistent_and_idempotent(database, tmp_path: Path) -> No
 
     lines = await InvoiceLine.select()
     allocations = await PaymentAllocation.select()
+    payments = {p["id"]: p["received_on"] for p in await Payment.select(Payment.id, Payment.received_on)}
     for invoice in invoices:
         own = [line for line in lines if line["invoice"] == invoice["id"]]
         assert 1 <= len(own) <= 3
@@ -92,6 +93,16 @@ async def test_demo_is_consistent_and_idempotent(database, tmp_path: Path) -> No
         assert invoice["paid_minor"] == sum(a["amount_minor"] for a in allocations if a["invoice"] == invoice["id"])
         assert invoice["code"] == f"INV-{invoice['year']}-{invoice['number']:05d}"
         assert (invoice["status"] == "paid") == (invoice["paid_minor"] == invoice["total_minor"] > 0)
+        received = [payments[a["payment"]] for a in allocations if a["invoice"] == invoice["id"]]
+        settled = {"paid": max(received, default=None), "issued": None,
+                   "cancelled": next((c["issue_date"] for c in credit_notes if c["credits_invoice"] == invoice["id"]), None)}
+        assert invoice["settled_on"] == settled[invoice["status"]], invoice["code"]
+    assert all(c["settled_on"] == c["issue_date"] for c in credit_notes)
+    # most lines carry the firm's unit cost (55-75 % of the price) for the margin report; some are unknown
+    costs = [(line["unit_cost_minor"], line["unit_price_minor"]) for line in lines if line["unit_price_minor"] > 0]
+    known = [(cost, price) for cost, price in costs if cost is not None]
+    assert len(costs) > len(known) > len(costs) // 2
+    assert all(0.55 * price - 1 <= cost <= 0.75 * price + 1 for cost, price in known)
 
     today = dt.date.today()
     open_invoices = [i for i in invoices if i["status"] == "issued"]

@@ -6,6 +6,7 @@ from portal.messages import N_
 ACTION_LABELS = {
     "client_created": N_("Client created"),
     "client_updated": N_("Client changed"),
+    "client_segment_set": N_("Segment set from the ABC analysis"),
     "contact_added": N_("Contact added"),
     "contact_removed": N_("Contact removed"),
     "user_created": N_("Login created"),

@@ -28,6 +28,9 @@ class Can:
     override_gate: bool = False  # an order into production without its facts, with a reason
     decide_hand_overs: bool = False  # a privileged client's court or legal hand-over
     see_sales: bool = False  # the sales factors on the dashboard
+    see_reports: bool = False  # /staff/reports: aging, DSO, ABC, outcomes, sales (a sales manager: their own clients)
+    see_all_reports: bool = False  # ... of every client, not only one's own
+    apply_segments: bool = False  # set clients' segments from the ABC analysis (it chooses their ladder)
     administer_users: bool = False
 
 
@@ -47,6 +50,9 @@ GRANTS: dict[str, tuple[Role, ...]] = {
     "override_gate": (),
     "decide_hand_overs": (),
     "see_sales": (),
+    "see_reports": (S, C),
+    "see_all_reports": (C,),
+    "apply_segments": (),
     "administer_users": (),
 }
 assert set(GRANTS) == {f.name for f in fields(Can)}, "every permission is granted somewhere"

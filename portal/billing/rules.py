@@ -25,6 +25,7 @@ class Line:
     quantity: int
     unit_price_minor: int
     vat_rate_bp: int
+    unit_cost_minor: int | None = None  # what one unit costs the firm (minor units of the invoice's currency); None: unknown
 
     @property
     def net_minor(self) -> int:
@@ -82,12 +83,14 @@ def cancel_refusal(kind: str, status: str, paid_minor: int) -> str | None:
 
 
 def credit_note_lines(lines: list[dict]) -> list[dict]:
-    """The invoice's stored lines negated exactly (no recomputation, so the totals mirror to the minor unit)."""
+    """The invoice's stored lines negated exactly (no recomputation, so the totals mirror to the minor unit);
+    a known unit cost is negated too, so the credit note takes back the margin the invoice showed."""
     return [
         {
             "position": line["position"], "description": line["description"], "quantity": line["quantity"],
             "unit_price_minor": -line["unit_price_minor"], "vat_rate_bp": line["vat_rate_bp"],
             "net_minor": -line["net_minor"], "vat_minor": -line["vat_minor"], "total_minor": -line["total_minor"],
+            "unit_cost_minor": None if line.get("unit_cost_minor") is None else -line["unit_cost_minor"],
         }
         for line in lines
     ]

@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from piccolo.query.functions.aggregate import Count, Sum
+from piccolo.querystring import QueryString
 
 from portal import db
 from portal.audit import service as audit
@@ -55,7 +56,8 @@ async def issue_invoice(
     totals = rules.totals(lines)
     stored_lines = [
         {"position": i, "description": line.description, "quantity": line.quantity, "unit_price_minor": line.unit_price_minor,
-         "vat_rate_bp": line.vat_rate_bp, "net_minor": line.net_minor, "vat_minor": line.vat_minor, "total_minor": line.total_minor}
+         "vat_rate_bp": line.vat_rate_bp, "net_minor": line.net_minor, "vat_minor": line.vat_minor, "total_minor": line.total_minor,
+         "unit_cost_minor": line.unit_cost_minor}
         for i, line in enumerate(lines, start=1)
     ]
     async with db.transaction():
@@ -76,13 +78,15 @@ async def _store(
     *, series: str, kind: str, client_id: int, order_id: int | None, currency: str, issue_date: dt.date, due_date: dt.date,
     totals: rules.Totals, lines: list[dict], actor: Actor, credits_invoice: int | None = None, notes: str = "",
 ) -> Invoice:
-    """Number an invoice or credit note in its series and year and store it with its lines (inside a transaction)."""
+    """Number an invoice or credit note in its series and year and store it with its lines (inside a transaction).
+    A credit note is never a receivable: it is settled the day it is issued."""
     number = await next_number(series, issue_date.year)
     invoice = Invoice(
         series=series, year=issue_date.year, number=number, code=rules.invoice_code(series, issue_date.year, number),
         client=client_id, order=order_id, kind=kind, credits_invoice=credits_invoice, currency=currency,
         issue_date=issue_date, due_date=due_date, status=InvoiceStatus.ISSUED, net_minor=totals.net_minor, vat_minor=totals.vat_minor,
         total_minor=totals.total_minor, paid_minor=0, notes=notes, created_by=actor.user_id, created_at=utcnow(),
+        settled_on=issue_date if kind == InvoiceKind.CREDIT_NOTE else None,
     )
     await invoice.save()
     await InvoiceLine.insert(*[InvoiceLine(invoice=invoice.id, **line) for line in lines])
@@ -144,7 +148,10 @@ async def book_payment(
         paid = invoice["paid_minor"] + amount
         status = rules.status_after_payment(invoice["total_minor"], paid, invoice["status"])
         await PaymentAllocation.insert(PaymentAllocation(payment=payment.id, invoice=invoice_id, amount_minor=amount))
-        await Invoice.update({Invoice.paid_minor: paid, Invoice.status: status}).where(Invoice.id == invoice_id)
+        values: dict = {Invoice.paid_minor: paid, Invoice.status: status}
+        if status == InvoiceStatus.PAID:  # paid in full now: settled on the day of its latest payment, read in this same statement
+            values[Invoice.settled_on] = _latest_received_on(invoice_id)
+        await Invoice.update(values).where(Invoice.id == invoice_id)
         await audit.record(
             actor, "payment_recorded", "invoice", invoice_id, client_id=client_id,
             before={"paid_minor": invoice["paid_minor"], "status": invoice["status"]},
@@ -152,6 +159,16 @@ async def book_payment(
         )
         after[invoice_id] = {**invoice, "paid_minor": paid, "status": status}
     return RecordedPayment(payment_id=payment.id, invoice_ids=[i for i, _ in allocations], invoices=after)
+
+
+def _latest_received_on(invoice_id: int) -> QueryString:
+    """The latest day money was received for an invoice, over all its allocations (this payment's
+    included, reversals too): a backdated payment can complete an invoice whose earlier partial
+    payment is dated later. A subquery of the invoice's UPDATE, so settling costs no statement."""
+    return QueryString(
+        "(SELECT MAX(p.received_on) FROM payment_allocations a JOIN payments p ON p.id = a.payment WHERE a.invoice = {})",
+        invoice_id,
+    )
 
 
 async def book_cancellation(invoice: dict | None, reason: str, actor: Actor) -> dict:
@@ -176,7 +193,8 @@ async def book_cancellation(invoice: dict | None, reason: str, actor: Actor) -> 
             currency=invoice["currency"], issue_date=today, due_date=today, totals=mirrored,
             lines=rules.credit_note_lines(await lines_of(invoice_id)), actor=actor, credits_invoice=invoice_id, notes=reason,
         )
-        await Invoice.update({Invoice.status: InvoiceStatus.CANCELLED, Invoice.cancelled_at: utcnow()}).where(Invoice.id == invoice_id)
+        await Invoice.update({Invoice.status: InvoiceStatus.CANCELLED, Invoice.cancelled_at: utcnow(), Invoice.settled_on: today}).where(
+            Invoice.id == invoice_id)
         await audit.record(
             actor, "invoice_cancelled", "invoice", invoice_id, client_id=invoice["client"],
             before={"status": invoice["status"]}, after={"status": InvoiceStatus.CANCELLED, "credit_note": credit_note.code, "reason": reason},
@@ -226,7 +244,10 @@ async def book_reversal(payment_id: int, reason: str, actor: Actor, *, card_allo
             paid = invoice["paid_minor"] - allocation["amount_minor"]
             status = rules.status_after_payment(invoice["total_minor"], paid, invoice["status"])
             await PaymentAllocation.insert(PaymentAllocation(payment=counter.id, invoice=invoice["id"], amount_minor=-allocation["amount_minor"]))
-            await Invoice.update({Invoice.paid_minor: paid, Invoice.status: status}).where(Invoice.id == invoice["id"])
+            values: dict = {Invoice.paid_minor: paid, Invoice.status: status}
+            if status == InvoiceStatus.ISSUED:  # a receivable again
+                values[Invoice.settled_on] = None
+            await Invoice.update(values).where(Invoice.id == invoice["id"])
             before, after = audit.changes({"paid_minor": invoice["paid_minor"], "status": invoice["status"]}, {"paid_minor": paid, "status": status})
             await audit.record(
                 actor, "payment_reversed", "invoice", invoice["id"], client_id=payment["client"],

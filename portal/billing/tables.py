@@ -43,7 +43,12 @@ class InvoiceCounter(Table, tablename="invoice_counters"):
 
 class Invoice(Table, tablename="invoices"):
     """An invoice. Amounts are minor units of `currency`; `paid_minor` is written only by
-    billing.service together with the payment allocations it sums."""
+    billing.service together with the payment allocations it sums.
+
+    `settled_on` is the day it stopped being a receivable: paid in full (the latest `received_on`
+    of the payments allocated to it), cancelled (the credit note's day), or its own issue date for
+    a credit note; NULL while open. Open as of day D: issue_date <= D and (settled_on is NULL or
+    settled_on > D)."""
 
     id: Serial
     series = Varchar(length=10)
@@ -66,6 +71,7 @@ class Invoice(Table, tablename="invoices"):
     created_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
     created_at = Timestamptz()
     cancelled_at = Timestamptz(null=True, default=None)
+    settled_on = Date(null=True, default=None, index=True)
 
 
 class InvoiceLine(Table, tablename="invoice_lines"):
@@ -79,6 +85,7 @@ class InvoiceLine(Table, tablename="invoice_lines"):
     net_minor = BigInt()
     vat_minor = BigInt()
     total_minor = BigInt()
+    unit_cost_minor = BigInt(null=True, default=None)  # what one unit costs the firm, in the invoice's currency; None: unknown
 
 
 class Payment(Table, tablename="payments"):

@@ -191,3 +191,22 @@ async def set_terms_many(rows: list[tuple[int, int, int, bool]], now) -> None:
     """Many clients' (id, discount_bp, service_priority, on_credit_hold) in one statement (the tick)."""
     await bulk.update_many(Client, Client.id, (Client.discount_bp, Client.service_priority, Client.on_credit_hold, Client.updated_at),
                            [(*row, now) for row in rows])
+
+
+async def set_segments(segments: dict[int, str], actor: Actor, *, reason: dict) -> list[int]:
+    """Give clients new segments ({client_id: "A"|"B"|"C"}) in the caller's transaction: one audit
+    event per client changed, saying why (`reason`: e.g. the ABC analysis it came from). Returns
+    the ids of the clients whose segment changed."""
+    current = {r["id"]: r["segment"] for r in await Client.select(Client.id, Client.segment).where(
+        Client.id.is_in(sorted(segments) or [0]))}
+    changed = [client_id for client_id, segment in sorted(segments.items())
+               if segment in rules.SEGMENTS and client_id in current and current[client_id] != segment]
+    now = utcnow()
+    for segment in rules.SEGMENTS:
+        ids = [c for c in changed if segments[c] == segment]
+        if ids:
+            await Client.update({Client.segment: segment, Client.updated_at: now}).where(Client.id.is_in(ids))
+    for client_id in changed:
+        await audit.record(actor, "client_segment_set", "client", client_id, client_id=client_id,
+                           before={"segment": current[client_id]}, after={"segment": segments[client_id], **reason})
+    return changed

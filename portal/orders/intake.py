@@ -49,6 +49,17 @@ def check_intake(form: dict[str, str], today: dt.date, currency: str = "EUR") ->
         if v[label] < 0 or (name == "unit_price" and v[label] == 0):
             e[name] = _("The unit price must be more than zero.") if name == "unit_price" else _("The fee cannot be negative.")
 
+    v["unit_cost_minor"] = None  # optional: empty is unknown
+    raw_cost = form.get("unit_cost", "").strip()
+    if raw_cost:
+        try:
+            v["unit_cost_minor"] = parse_amount(raw_cost, currency)
+        except ValueError:
+            e["unit_cost"] = _("Enter an amount such as %(example)s.", example=amount_input_value(125050, currency))
+        else:
+            if v["unit_cost_minor"] < 0:
+                e["unit_cost"] = _("The unit cost cannot be negative.")
+
     vat = parse_percent_bp(form.get("vat_rate", "") or "0")
     if vat is None or vat not in VAT_RATES_BP:
         e["vat_rate"] = _("Choose a VAT rate.")

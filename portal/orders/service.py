@@ -157,9 +157,9 @@ async def create_order(form: dict[str, str], actor: Actor, today: dt.date) -> tu
             after={"number": order.number, "product": v["product"], "quantity": v["quantity"]},
         )
         unit_price = v["unit_price_minor"] - intake.discount_of(v["unit_price_minor"], client["discount_bp"])
-        lines = [Line(v["product"], v["quantity"], unit_price, v["vat_rate_bp"])]
+        lines = [Line(v["product"], v["quantity"], unit_price, v["vat_rate_bp"], unit_cost_minor=v["unit_cost_minor"])]
         if v["setup_fee_minor"]:
-            lines.append(Line("Design and prepress", 1, v["setup_fee_minor"], v["vat_rate_bp"]))
+            lines.append(Line("Design and prepress", 1, v["setup_fee_minor"], v["vat_rate_bp"]))  # its cost unknown
         await billing.issue_invoice(
             client_id=client["id"], currency=client["currency"], lines=lines, issue_date=today,
             terms_days=client["payment_terms_days"], order_id=order.id, actor=actor,

@@ -29,6 +29,8 @@ from portal.web.i18n import gettext as _
 from portal.web.local_input import date_input_value, parse_date
 
 PRODUCTION_STAGES = (Stage.IN_PRODUCTION, Stage.DELIVERED, Stage.CLOSED)
+WAITING_FOR_SPEC = (Stage.REQUEST, Stage.LAYOUT, Stage.SPEC_SENT)
+WAITING_FOR_PREPAYMENT = (Stage.SPEC_APPROVED, Stage.AWAITING_PREPAYMENT)
 DEFAULT_DAYS = 30
 MAX_DAYS = 3660  # ten years: a longer period is a typo
 
@@ -131,6 +133,18 @@ def sales_figures(rows: Iterable[dict], period: Period) -> SalesFigures:
             if row.get("order_stage") in PRODUCTION_STAGES:
                 converted += 1
     return SalesFigures(invoices, with_order, converted, len(clients), totals, counts)
+
+
+def waiting_for(stage: str | None) -> str:
+    """What an invoiced order waits for: "spec" (not approved yet), "prepayment", or it was
+    "cancelled", or it was "produced" (reached production)."""
+    if stage in PRODUCTION_STAGES:
+        return "produced"
+    if stage in WAITING_FOR_PREPAYMENT:
+        return "prepayment"
+    if stage in WAITING_FOR_SPEC:
+        return "spec"
+    return "cancelled"
 
 
 def change_pct(current: float | int | None, previous: float | int | None) -> float | None:

@@ -26,6 +26,7 @@ FIELD_LABELS = {
     "active": N_("Active"), "amount": N_("Amount"), "amount_minor": N_("Amount"), "answer": N_("Answer"),
     "assignee": N_("Assigned to"), "attempt": N_("Attempt"), "attempts": N_("Attempts"), "channel": N_("Channel"),
     "code": N_("Number"), "comment": N_("Comment"), "count": N_("Count"), "credit_limit_minor": N_("Credit limit"),
+    "basis": N_("Ranked by"), "shares": N_("Shares of classes A and B"),
     "credit_note": N_("Credit note"), "credits": N_("Credits invoice"), "currency": N_("Currency"), "date": N_("Date"),
     "discount_bp": N_("Discount"), "dispute_id": N_("Dispute"), "due_at": N_("Due"), "due_date": N_("Due date"),
     "email": N_("Email"), "end_reason": N_("Why it ended"), "event": N_("Event"), "expires_at": N_("Expires"),

@@ -53,8 +53,8 @@ async def reverse(payment_id: int, day: dt.date) -> None:
     await reversal.save()
     await PaymentAllocation(payment=reversal.id, invoice=allocation["invoice"], amount_minor=-allocation["amount_minor"]).save()
     invoice = await Invoice.select(Invoice.paid_minor).where(Invoice.id == allocation["invoice"]).first()
-    await Invoice.update({Invoice.paid_minor: invoice["paid_minor"] - allocation["amount_minor"], Invoice.status: "issued"}).where(
-        Invoice.id == allocation["invoice"])
+    await Invoice.update({Invoice.paid_minor: invoice["paid_minor"] - allocation["amount_minor"], Invoice.status: "issued",
+                          Invoice.settled_on: None}).where(Invoice.id == allocation["invoice"])
 
 
 async def credit_note(invoice: dict, day: dt.date) -> int:
@@ -62,9 +62,10 @@ async def credit_note(invoice: dict, day: dt.date) -> int:
     note = Invoice(series="CN", year=day.year, number=invoice["id"], code=f"CN-{day.year}-{invoice['id']:05d}", client=invoice["client"],
                    kind="credit_note", credits_invoice=invoice["id"], currency=invoice["currency"], issue_date=day, due_date=day,
                    status="issued", net_minor=-invoice["net_minor"], vat_minor=-invoice["vat_minor"],
-                   total_minor=-invoice["total_minor"], created_at=utcnow())
+                   total_minor=-invoice["total_minor"], created_at=utcnow(), settled_on=day)
     await note.save()
-    await Invoice.update({Invoice.status: "cancelled", Invoice.cancelled_at: utcnow()}).where(Invoice.id == invoice["id"])
+    await Invoice.update({Invoice.status: "cancelled", Invoice.cancelled_at: utcnow(), Invoice.settled_on: day}).where(
+        Invoice.id == invoice["id"])
     return note.id
 
 
@@ -314,7 +315,7 @@ async def test_statement_by_hand_with_opening_running_and_closing_balance(client
     await reverse(wrong, D(2026, 2, 15))
     await issue(mine, 10_000, currency="EUR", issued=D(2026, 2, 7))
     voided = await issue(mine, 55_500, issued=D(2026, 2, 8))  # cancelled with no credit note: never took effect
-    await Invoice.update({Invoice.status: "cancelled"}).where(Invoice.id == voided["id"])
+    await Invoice.update({Invoice.status: "cancelled", Invoice.settled_on: voided["issue_date"]}).where(Invoice.id == voided["id"])
     await issue(mine, 99_900, issued=D(2026, 3, 5))  # after the period
 
     eur, ron = await statements.statement(mine, D(2026, 2, 1), D(2026, 2, 28))

@@ -10,7 +10,7 @@ import datetime as dt
 from portal import db as portal_db
 from portal.audit.service import Actor
 from portal.billing.stripe import checkout as stripe_checkout
-from portal.billing.tables import Invoice
+from portal.billing.tables import Invoice, Payment
 from portal.clients.tables import Client
 from portal.clock import utcnow
 from portal.dunning.sanctions import service as sanctions
@@ -36,7 +36,7 @@ async def test_one_card_payment_settles_everything_within_its_query_budget(http,
     await order.save()
     await TechnicalSpec(order=order.id, version=1, status="approved", created_at=now, sent_at=now, decided_at=now).save()
     prepaid = await make_invoice(client_id, 50_000, order_id=order.id)
-    await Invoice.update({Invoice.paid_minor: 50_000, Invoice.status: "paid"}).where(Invoice.id == prepaid["id"])
+    await Invoice.update({Invoice.paid_minor: 50_000, Invoice.status: "paid", Invoice.settled_on: now.date()}).where(Invoice.id == prepaid["id"])
     debt = await make_invoice(client_id, 119_000)
     await Invoice.update({Invoice.due_date: now.date() - dt.timedelta(days=9)}).where(Invoice.id == debt["id"])
     await sanctions.apply_sanction(client_id, "credit_hold", Actor.system())
@@ -48,7 +48,10 @@ async def test_one_card_payment_settles_everything_within_its_query_budget(http,
         response = await deliver(http, payment.completed("paid"))
     assert response.status_code == 200, response.text
 
-    assert (await Invoice.select(Invoice.status).where(Invoice.id == debt["id"]).first())["status"] == "paid"
+    settled = await Invoice.select(Invoice.status, Invoice.settled_on).where(Invoice.id == debt["id"]).first()
+    assert settled["status"] == "paid"
+    # settled on its payment's day, read by a subquery of the invoice's UPDATE: no statement added to the budget
+    assert settled["settled_on"] == (await Payment.select(Payment.received_on).where(Payment.amount_minor > 0).first())["received_on"]
     assert not (await Client.select(Client.on_credit_hold).where(Client.id == client_id).first())["on_credit_hold"]
     assert (await Order.select(Order.stage).where(Order.id == order.id).first())["stage"] == "in_production"
     engine = "postgres" if database_url.startswith("postgres") else "sqlite"

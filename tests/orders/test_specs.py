@@ -42,6 +42,7 @@ async def make_order(client_id: int | None = None, stage: str = "layout", *, inv
         series="INV", year=today.year, number=order.id, code=f"INV-T-{order.id:05d}", client=client_id, order=order.id,
         currency="RON", issue_date=today, due_date=today + dt.timedelta(days=14), status="paid" if paid >= invoice_total else "issued",
         net_minor=invoice_total, vat_minor=0, total_minor=invoice_total, paid_minor=paid, created_at=now,
+        settled_on=today if paid >= invoice_total else None,
     ).save()
     return await Order.select().where(Order.id == order.id).first()
 

@@ -435,3 +435,10 @@ async def set_client_ladder(client_id: int, ladder_id: int | None, actor: Actor)
                            before={"ladder": current["ladder.name"] if current else ""},
                            after={"ladder": new["name"] if new else ""})
     return True
+
+
+async def replan_clients(client_ids: list[int]) -> None:
+    """The clients' open invoices are looked at again by the next tick (their segment, and so
+    their ladder, changed). In the caller's transaction."""
+    if client_ids:
+        await DunningState.update({DunningState.next_at: utcnow()}).where(DunningState.client.is_in(client_ids))
