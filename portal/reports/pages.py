@@ -268,7 +268,7 @@ def reasons_sheet(reasons: list[dict], dispute_reason) -> export.Sheet:
 
 def steps_sheet(steps: list[dict]) -> export.Sheet:
     columns = [export.Column(_("Ladder"), "text"), export.Column(_("Step"), "text"), export.Column(_("Currency"), "text"),
-               export.Column(_("Received"), "money", currency_column=2), export.Column(_("Invoices"), "int"),
+               export.Column(_("Amount received"), "money", currency_column=2), export.Column(_("Invoices"), "int"),
                export.Column(_("Share, %%"), "percent")]
     return export.Sheet(_("Money after each step"), columns,
                         [[s["ladder"], s["name"] or _("Before any step"), s["currency"], s["amount_minor"], s["invoices"], round(s["share"], 1)]

@@ -138,8 +138,11 @@ async def _aging_context(request: Request, filters: pages.Filters) -> dict:
 
 
 async def _collection_context(request: Request, filters: pages.Filters) -> dict:
-    per_currency = await receivables.months(filters.scope, filters.last, _today(request), count=pages.MONTHS_SHOWN)
-    return {"per_currency": per_currency, "formulas": pages.formulas_note(),
+    today = _today(request)
+    per_currency = await receivables.months(filters.scope, filters.last, today, count=pages.MONTHS_SHOWN)
+    per_group = {group: await receivables.months_per(group, filters.scope, filters.last, today, count=1)
+                 for group in (("manager", "segment") if current_user(request).can.see_all_reports else ("segment",))}
+    return {"per_currency": per_currency, "per_group": per_group, "formulas": pages.formulas_note(),
             "charts": {c: (pages.collection_chart(c, m), pages.cei_chart(c, m)) for c, m in per_currency.items()}}
 
 

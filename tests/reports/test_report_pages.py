@@ -67,6 +67,11 @@ async def test_a_credit_controller_reads_every_report(client):
         assert response.status_code == 200, path
     collection = text((await client.get("/staff/reports/collection")).text)
     assert "count-back" in collection and "CEI" in collection and "× 100" in collection  # the formulas are on the page
+    per_manager = collection[collection.index("per sales manager"):collection.index("per segment")]
+    # this month: 10 000 open of Mihai's client, 200 of Olena's
+    assert re.search(r"Mihai Ionescu RON RON[\d,.]+ RON10,000.00 [\d.]+ [\d.]+ ", per_manager)
+    assert re.search(r"Olena Koval RON RON[\d,.]+ RON200.00 ", per_manager)
+    assert re.search(r"per segment .*?A RON .*?C RON", collection)
     abc = text((await client.get("/staff/reports/abc")).text)
     table = abc[abc.index("Discipline"):]
     assert re.search(r"1 Carpatia Retail SRL RON10,000.00 — 93.5 % A Segment C", table)  # class A, segment C now

@@ -199,18 +199,40 @@ def _iso(text: str) -> bool:
 
 async def months(scope: Scope, last_month: dt.date, today: dt.date, count: int = 12, lookback: int = 12) -> dict[str, list[rules.Collection]]:
     """Per currency, the collection figures of the `count` months up to `last_month`, from the summary."""
+    grouped = await _months_by(None, scope, last_month, today, count, lookback)
+    return {currency: figures for (_, currency), figures in grouped.items()}
+
+
+async def months_per(group: str, scope: Scope, last_month: dt.date, today: dt.date, count: int = 12,
+                     lookback: int = 12) -> list[dict]:
+    """The last month's figures per sales manager or segment ("manager" / "segment"), each
+    currency apart, in one query: [{key, label, currency, figures}]."""
+    column = ClientMonth.client.sales_manager if group == "manager" else ClientMonth.client.segment
+    grouped = await _months_by(column, scope, last_month, today, count, lookback)
+    names: dict[int, str] = {}
+    if group == "manager":
+        names = {r["id"]: r["name"] for r in await User.select(User.id, User.name).where(
+            User.id.is_in(sorted({k for k, _ in grouped if isinstance(k, int)}) or [0]))}
+    out = [{"key": key, "label": names.get(key, "") if group == "manager" else str(key or ""), "currency": currency, "figures": figures[-1]}
+           for (key, currency), figures in grouped.items() if figures]
+    return sorted(out, key=lambda r: (r["currency"], r["label"] == "", r["label"]))
+
+
+async def _months_by(column, scope: Scope, last_month: dt.date, today: dt.date, count: int, lookback: int) -> dict[tuple, list[rules.Collection]]:
     first = rules.add_months(last_month, -(count + lookback))
+    keys = [column.as_alias("key")] if column is not None else []
     rows = await where_all(
-        ClientMonth.select(ClientMonth.month, ClientMonth.currency, Sum(ClientMonth.sales_minor, alias="sales"),
+        ClientMonth.select(ClientMonth.month, ClientMonth.currency, *keys, Sum(ClientMonth.sales_minor, alias="sales"),
                            Sum(ClientMonth.open_minor, alias="open"), Sum(ClientMonth.not_due_minor, alias="current"))
-        .where((ClientMonth.month >= first) & (ClientMonth.month <= last_month)).group_by(ClientMonth.month, ClientMonth.currency),
+        .where((ClientMonth.month >= first) & (ClientMonth.month <= last_month))
+        .group_by(ClientMonth.month, ClientMonth.currency, *([column] if column is not None else [])),
         scope.clients(ClientMonth.client), (ClientMonth.currency == scope.currency) if scope.currency else None,
     )
-    by_currency: dict[str, dict[dt.date, dict]] = defaultdict(dict)
+    per_group: dict[tuple, dict[dt.date, dict]] = defaultdict(dict)
     for r in rows:
-        by_currency[r["currency"]][r["month"]] = r
+        per_group[(r.get("key"), r["currency"])][r["month"]] = r
     out = {}
-    for currency, per_month in sorted(by_currency.items()):
+    for group_key, per_month in sorted(per_group.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
         series, before = [], 0
         for month in rules.months_between(first, last_month):
             r = per_month.get(month, {})
@@ -218,5 +240,8 @@ async def months(scope: Scope, last_month: dt.date, today: dt.date, count: int =
             series.append(rules.Month(month, rules.days_in(month, today), int(r.get("sales") or 0), before, end_open,
                                       int(r.get("current") or 0)))
             before = end_open
-        out[currency] = rules.collection(series, lookback)[-count:]
+        figures = rules.collection(series, lookback)[-count:]
+        while figures and figures[0].dso is None and figures[0].sales == 0:  # before the first invoice: nothing to show
+            figures.pop(0)
+        out[group_key] = figures
     return out
