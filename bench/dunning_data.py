@@ -13,6 +13,15 @@ the dunning_states row the engine itself would store (made by rules.decide), so:
 - a tick as of T1 (today 12:30) takes one action per overdue invoice on average (the mix of
   days overdue is chosen so; the exact number is printed and stored).
 
+The money has a history, for the receivables reports: every paid invoice has one payment (bank
+transfer, RON, its total, reference = its code, recorded_by NULL) and one allocation of it, received
+from 15 days before to 34 days after its due date (((j * 37) % 50) - 15 days for the j-th invoice,
+never after yesterday), and is settled on that day (invoices.settled_on). One overdue invoice in 5
+has received 30 % of its total 5 days before today (one payment and allocation; paid_minor says so,
+it stays issued, settled_on NULL): a partial payment leaves the ladder going on the remainder, so
+neither tick above changes. The report summary (report_* tables) is left empty, its mark fresh:
+the first refresh (the first tick) builds it.
+
 Client 1 ("Bench Client 00001") always holds the same 200 invoices whatever --invoices is, so
 its invoice list can be compared across sizes; its user logs in as bench-client@client.test.
 T0, T1 and the expected numbers are stored in the table bench_meta (key, value).
@@ -45,6 +54,9 @@ STAFF_EMAIL = "bench-cc@firm.test"  # credit controller
 CLIENT_EMAIL = "bench-client@client.test"
 BENCH_CLIENT_INVOICES = 200
 CHUNK = 50_000
+PARTIAL_SHARE = 30  # percent of an overdue invoice's total received, on one overdue invoice in PARTIAL_EVERY
+PARTIAL_EVERY = 5
+PARTIAL_DAYS_AGO = 5
 # days overdue, round robin per ladder; as of T1 these take 1,1,1,2,1,0 and 1,1 actions
 PRESSURE_MIX = (1, 2, 3, 7, 15, 5)
 NEGOTIATION_MIX = (11, 41)
@@ -153,16 +165,29 @@ async def generate(url: str, clients: int, invoices: int) -> dict:
     bar.add(clients)
 
     inv_cols = ["id", "series", "year", "number", "code", "client", "kind", "currency", "issue_date", "due_date", "status",
-                "net_minor", "vat_minor", "total_minor", "paid_minor", "created_at"]
+                "net_minor", "vat_minor", "total_minor", "paid_minor", "created_at", "settled_on"]
     act_cols = ["invoice", "step", "client", "ladder_version", "position", "channel", "scheduled_at", "taken_at", "status",
                 "attempts", "next_attempt_at", "outcome", "done_at"]
     st_cols = ["invoice", "client", "ladder", "last_step", "last_position", "severity", "next_step", "next_at", "updated_at",
                "due_date", "paused_kind"]
     segment_of = lambda c: "ABC"[(c - 1) % 3]  # noqa: E731
-    counts = {"paid": 0, "open_not_due": 0, "overdue": 0, "actions_history": 0, "expected_actions_at_t1": 0}
+    pay_cols = ["id", "client", "currency", "amount_minor", "method", "received_on", "reference", "external_id", "reverses",
+                "recorded_by", "created_at"]
+    alloc_cols = ["id", "payment", "invoice", "amount_minor"]
+    counts = {"paid": 0, "open_not_due": 0, "overdue": 0, "actions_history": 0, "expected_actions_at_t1": 0,
+              "payments": 0, "partial_payments": 0}
     overdue_seq = {lid: 0 for lid in versions}
+    yesterday = today - dt.timedelta(days=1)
+    partial_day = today - dt.timedelta(days=PARTIAL_DAYS_AGO)
     bar = Progress("invoices", invoices)
-    inv, acts, states = [], [], []
+    inv, acts, states, pays, allocs = [], [], [], [], []
+
+    def pay(invoice_id: int, client: int, amount: int, received: dt.date, code: str) -> None:
+        payment_id = counts["payments"] + 1  # one allocation per payment: the same id for both
+        pays.append((payment_id, client, "RON", amount, "bank_transfer", received, code, None, None, None, t0))
+        allocs.append((payment_id, payment_id, invoice_id, amount))
+        counts["payments"] += 1
+
     for j in range(invoices):
         client = 1 if j < BENCH_CLIENT_INVOICES else 2 + (j % max(clients - 1, 1))
         kind = j % 20
@@ -175,6 +200,8 @@ async def generate(url: str, clients: int, invoices: int) -> dict:
             tpl = templates[(lid, mix[overdue_seq[lid] % len(mix)])]
             overdue_seq[lid] += 1
             due, status, paid = tpl["due"], "issued", 0
+            if counts["overdue"] % PARTIAL_EVERY == 0:  # part paid: the ladder goes on with the rest
+                paid = total * PARTIAL_SHARE // 100
             for step, at in tpl["taken"]:
                 acts.append((invoice_id, step.id, client, versions[lid], step.position, step.channel, at, at, "done", 1, at,
                              "bench history", at))
@@ -194,21 +221,32 @@ async def generate(url: str, clients: int, invoices: int) -> dict:
             due, status, paid = today - dt.timedelta(days=20 + j % 700), "paid", total
             counts["paid"] += 1
         issue = due - dt.timedelta(days=30)
-        inv.append((invoice_id, "BN", issue.year, invoice_id, invoice_code("BN", issue.year, invoice_id), client, "invoice", "RON", issue, due,
-                    status,
-                    net, total - net, total, paid, t0))
+        code = invoice_code("BN", issue.year, invoice_id)
+        settled = None
+        if status == "paid":  # paid in one transfer, from 15 days early to 34 days late, settled that day
+            settled = min(due + dt.timedelta(days=((j * 37) % 50) - 15), yesterday)
+            pay(invoice_id, client, total, settled, code)
+        elif paid:
+            pay(invoice_id, client, paid, partial_day, code)
+            counts["partial_payments"] += 1
+        inv.append((invoice_id, "BN", issue.year, invoice_id, code, client, "invoice", "RON", issue, due,
+                    status, net, total - net, total, paid, t0, settled))
         if len(inv) >= CHUNK or j == invoices - 1:
             await conn.copy_records_to_table("invoices", records=inv, columns=inv_cols)
+            if pays:
+                await conn.copy_records_to_table("payments", records=pays, columns=pay_cols)
+                await conn.copy_records_to_table("payment_allocations", records=allocs, columns=alloc_cols)
             if acts:
                 await conn.copy_records_to_table("dunning_actions", records=acts, columns=act_cols)
             if states:
                 await conn.copy_records_to_table("dunning_states", records=states, columns=st_cols)
             bar.add(len(inv))
-            inv, acts, states = [], [], []
+            inv, acts, states, pays, allocs = [], [], [], [], []
     # the numbers issued so far, as issuing keeps them (bank matching reads the series from here)
     await conn.execute("INSERT INTO invoice_counters (series, year, last_number, key) SELECT series, year, max(number), "
                        "series || '-' || year FROM invoices GROUP BY series, year")
-    for table in ("users", "clients", "client_contacts", "invoices", "dunning_actions", "dunning_states"):
+    for table in ("users", "clients", "client_contacts", "invoices", "dunning_actions", "dunning_states", "payments",
+                  "payment_allocations"):
         await conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT max(id) FROM {table}), 1))")
     sys.stderr.write("analyze...\n")
     await conn.execute("VACUUM ANALYZE")

@@ -1,5 +1,6 @@
 """The receivables summary's index (a report reads one month of every client, or every month of
-one client) and its one mark row, which a refresh locks. Runs on SQLite and PostgreSQL."""
+one client), payments by the day received (a refresh reads a month's money), and the summary's one
+mark row, which a refresh locks. Runs on SQLite and PostgreSQL."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.column_types import Serial
@@ -14,7 +15,7 @@ class SummaryMark(Table, tablename="report_summary_marks", schema=None):
 
 ID = "2026-12-03T20:30:00:000019"
 VERSION = "1.38.0"
-DESCRIPTION = "receivables summary: (month, client) index and the mark row"
+DESCRIPTION = "receivables summary: (month, client) index, payments by received_on, the mark row"
 
 
 async def forwards():
@@ -22,6 +23,8 @@ async def forwards():
 
     async def index_and_mark():
         await SummaryMark.raw("CREATE INDEX report_client_months_month ON report_client_months (month, client)")
+        # a refresh reads the money received in the months it rebuilds (the current one, mostly)
+        await SummaryMark.raw("CREATE INDEX payments_received_on ON payments (received_on)")
         await SummaryMark.raw("INSERT INTO report_summary_marks (last_invoice_id, last_payment_id, millis) VALUES (0, 0, 0)")
 
     manager.add_raw(index_and_mark)

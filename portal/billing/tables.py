@@ -97,7 +97,7 @@ class Payment(Table, tablename="payments"):
     currency = Varchar(length=3)
     amount_minor = BigInt()
     method = Varchar(length=20)  # bank_transfer, cash, card (Stripe)
-    received_on = Date()
+    received_on = Date(index=True)  # the reports' refresh reads a month's money
     reference = Varchar(length=120, default="")
     external_id = Varchar(length=120, null=True, default=None, unique=True)
     reverses = ForeignKey(references="self", null=True, on_delete=OnDelete.set_null)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from piccolo.query.functions.aggregate import Count, Sum
+
 from portal.auth.roles import Kind
 from portal.auth.tables import User
 from portal.billing.rules import InvoiceKind, InvoiceStatus
@@ -54,14 +56,14 @@ async def sales_metrics(period: metrics.Period) -> metrics.Comparison:
 class MonthFactors:
     month: dt.date
     invoices: int = 0
-    client_ids: set[int] = field(default_factory=set)
+    client_count: int = 0  # distinct clients invoiced
     sales: dict[str, int] = field(default_factory=dict)  # per currency, minor units
     with_order: int = 0  # invoices issued for an order
     converted: int = 0  # ... whose order reached production
 
     @property
     def clients(self) -> int:
-        return len(self.client_ids)
+        return self.client_count
 
     @property
     def conversion(self) -> float | None:
@@ -69,21 +71,23 @@ class MonthFactors:
 
     @property
     def repeat(self) -> float | None:
-        return self.invoices / self.clients if self.client_ids else None
+        return self.invoices / self.client_count if self.client_count else None
 
 
 async def monthly_factors(scope: Scope, first: dt.date, last: dt.date) -> list[MonthFactors]:
     """Per month: invoices issued, clients invoiced, sales per currency (from the receivables
     summary), and the conversion of the month's invoiced orders (from the orders as they stand)."""
-    rows = await where_all(ClientMonth.select(ClientMonth.month, ClientMonth.currency, ClientMonth.client, ClientMonth.invoices,
-                                              ClientMonth.sales_minor).where(
-        (ClientMonth.month >= first) & (ClientMonth.month <= last) & (ClientMonth.invoices > 0)), scope.clients(ClientMonth.client))
+    window = (ClientMonth.month >= first) & (ClientMonth.month <= last) & (ClientMonth.invoices > 0)
     months = {m: MonthFactors(m) for m in receivables.months_between(first, last)}
-    for r in rows:
+    for r in await where_all(ClientMonth.select(ClientMonth.month, ClientMonth.currency, Sum(ClientMonth.invoices, alias="invoices"),
+                                                Sum(ClientMonth.sales_minor, alias="sales")).where(window).group_by(
+            ClientMonth.month, ClientMonth.currency), scope.clients(ClientMonth.client)):
         m = months[r["month"]]
-        m.invoices += r["invoices"]
-        m.client_ids.add(r["client"])
-        m.sales[r["currency"]] = m.sales.get(r["currency"], 0) + r["sales_minor"]
+        m.invoices += int(r["invoices"] or 0)  # PostgreSQL sums as numeric
+        m.sales[r["currency"]] = int(r["sales"] or 0)
+    for r in await where_all(ClientMonth.select(ClientMonth.month, Count(distinct=[ClientMonth.client], alias="n")).where(window).group_by(
+            ClientMonth.month), scope.clients(ClientMonth.client)):
+        months[r["month"]].client_count = r["n"]
     end = receivables.month_end(last)
     for r in await where_all(Invoice.select(Invoice.issue_date, Invoice.order.stage.as_alias("stage")).where(
         (Invoice.kind == InvoiceKind.INVOICE) & Invoice.order.is_not_null() & (Invoice.issue_date >= first) & (Invoice.issue_date <= end)

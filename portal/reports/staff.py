@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 from decimal import Decimal
@@ -269,7 +270,8 @@ class ReportsController(Controller):
         sheet = await _sheet(request, table, filters)
         content_type, write = export.FORMATS[fmt]
         name = export.filename(table, _today(request), fmt)
-        return Response(write(sheet, current_language()), media_type=content_type,
+        body = await asyncio.to_thread(write, sheet, current_language())  # a big sheet takes seconds: the worker serves others meanwhile
+        return Response(body, media_type=content_type,
                         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
     @post("/abc/apply", guards=[allowed("apply_segments")], status_code=303)

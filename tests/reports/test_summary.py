@@ -12,7 +12,7 @@ from portal.billing import service as billing
 from portal.billing.rules import Line
 from portal.reports.receivables import service as receivables, summary
 from portal.reports.scope import Scope
-from portal.reports.tables import ClientMonth, StepMonth
+from portal.reports.tables import ClientMonth, StepMonth, SummaryMark
 from tests.factories import make_client
 
 SYSTEM = Actor.system()
@@ -133,3 +133,31 @@ async def test_monthly_dso_and_cei_from_the_summary(db):
     assert april.cei == 40.0  # 40 000 of the 100 000 collectable came in
     assert may.cei == 100.0 and may.end_overdue == 0
     assert june.end_overdue == 50_000
+
+
+async def test_building_a_few_clients_at_a_time_gives_the_same_rows(db):
+    await world()
+    await summary.refresh(TZ, NOW)
+    at_once = await ClientMonth.select().order_by(ClientMonth.client, ClientMonth.month)
+    await SummaryMark.update({SummaryMark.built_on: None, SummaryMark.last_invoice_id: 0, SummaryMark.last_payment_id: 0}).where(
+        SummaryMark.id > 0)
+    done = await summary.refresh(TZ, NOW, clients_per_pass=1)  # one client per pass
+    one_by_one = await ClientMonth.select().order_by(ClientMonth.client, ClientMonth.month)
+    assert done.rows == len(one_by_one) + 2  # and the two step rows
+    assert [{k: v for k, v in r.items() if k != "id"} for r in one_by_one] == [{k: v for k, v in r.items() if k != "id"} for r in at_once]
+
+
+async def test_clients_come_a_page_at_a_time_biggest_balance_first(db):
+    alfa, beta, _, _ = await world()
+    gamma = await make_client("Gamma SRL")
+    await invoice(gamma, D(2025, 6, 1), 70_000)
+    await summary.refresh(TZ, NOW)
+    seen, cursor = [], None
+    while True:
+        page = await receivables._aging_from_summary(D(2025, 6, 15), Scope(), "client", cursor, size=1)
+        seen += [(r.currency, r.key, r.aging.total) for r in page.rows]
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+    assert seen == [("EUR", beta, 20_000), ("RON", gamma, 70_000), ("RON", alfa, 50_000)]
+    assert {c: a.total for c, a in page.totals.items()} == {"EUR": 20_000, "RON": 120_000}

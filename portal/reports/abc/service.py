@@ -11,6 +11,7 @@ from piccolo.query.functions.aggregate import Count, Sum
 from portal import db
 from portal.audit.service import Actor
 from portal.clients import service as clients
+from portal.clients.tables import Client
 from portal.dunning.escalation.tables import Pause, PauseKind
 from portal.dunning.ladders import service as ladders
 from portal.negotiation.tables import Schedule, ScheduleStatus
@@ -64,23 +65,24 @@ async def analysis(scope: Scope, currency: str, first: dt.date, last: dt.date, b
                    shares: tuple[int, int] = rules.DEFAULT_SHARES) -> Analysis:
     """The clients invoiced in `currency` in the months first..last, ranked and classed."""
     rows = await where_all(ClientMonth.select(
-        ClientMonth.client, ClientMonth.client.name.as_alias("name"), ClientMonth.client.segment.as_alias("segment"),
+        ClientMonth.client,
         Sum(ClientMonth.sales_minor, alias="sales"), Sum(ClientMonth.costed_net_minor, alias="costed"), Sum(ClientMonth.cost_minor, alias="cost"),
         Sum(ClientMonth.settled, alias="paid"), Sum(ClientMonth.settled_on_time, alias="on_time"), Sum(ClientMonth.days_late, alias="late"),
     ).where((ClientMonth.month >= first) & (ClientMonth.month <= last) & (ClientMonth.currency == currency)).group_by(
-        ClientMonth.client, ClientMonth.client.name, ClientMonth.client.segment), scope.clients(ClientMonth.client))
+        ClientMonth.client), scope.clients(ClientMonth.client))  # by client alone: a small hash, no sort of names
     sums = ("sales", "costed", "cost", "paid", "on_time", "late")
     rows = [{**r, **{k: int(r[k] or 0) for k in sums}} for r in rows]  # PostgreSQL sums bigints as numeric
     rows = [r for r in rows if r["sales"] != 0 or r["paid"]]
-    ids = [r["client"] for r in rows]
+    names = {r["id"]: r for r in await where_all(Client.select(Client.id, Client.name, Client.segment), scope.clients(Client))}
+    rows = [{**r, "name": names[r["client"]]["name"], "segment": names[r["client"]]["segment"]} for r in rows if r["client"] in names]
     start = dt.datetime.combine(first, dt.time(), dt.UTC)
     end = dt.datetime.combine(_after(last), dt.time(), dt.UTC)
+    # broken promises and plans of the period, per client (few rows: read them all, no list of ids)
     promises = await _counts(Pause.select(Pause.client, Count(alias="n")).where(
         (Pause.kind == PauseKind.PROMISE) & (Pause.end_reason == "broken") & (Pause.ended_at >= start) & (Pause.ended_at < end)
-        & Pause.client.is_in(ids or [0])).group_by(Pause.client))
+    ).group_by(Pause.client))
     plans = await _counts(Schedule.select(Schedule.client, Count(alias="n")).where(
-        (Schedule.status == ScheduleStatus.BROKEN) & (Schedule.ended_at >= start) & (Schedule.ended_at < end)
-        & Schedule.client.is_in(ids or [0])).group_by(Schedule.client))
+        (Schedule.status == ScheduleStatus.BROKEN) & (Schedule.ended_at >= start) & (Schedule.ended_at < end)).group_by(Schedule.client))
     margins = {r["client"]: (r["costed"] or 0) - (r["cost"] or 0) if r["costed"] else None for r in rows}
     values = [(r["client"], (margins[r["client"]] or 0) if basis == "margin" else (r["sales"] or 0)) for r in rows]
     by_id = {r["client"]: r for r in rows}

@@ -57,29 +57,69 @@ async def aging(day: dt.date, today: dt.date, scope: Scope, group: str, cursor: 
     a page at a time unless `paged` is False (an export)."""
     built = await mark()
     if summary_holds(built["built_on"] if built else None, day, today):
-        per_client, source = await _aging_from_summary(day, scope), "summary"
-    else:
-        per_client, source = await _aging_recomputed(day, scope), "recomputed"
-    report = AgingReport(day, source)
+        return await _aging_from_summary(day, scope, group, cursor, PAGE_SIZE if paged else None)
+    per_client = await _aging_recomputed(day, scope)
+    report = AgingReport(day, "recomputed")
     for (_, currency), item in per_client.items():
         report.totals.setdefault(currency, rules.Aging()).merge(item)
     report.rows, report.next_cursor = await _grouped(per_client, group, cursor, PAGE_SIZE if paged else None)
     return report
 
 
-async def _aging_from_summary(day: dt.date, scope: Scope) -> dict[tuple[int, str], rules.Aging]:
-    columns = [getattr(ClientMonth, f"{key}_minor") for key in rules.BUCKET_KEYS]
-    rows = await where_all(
-        ClientMonth.select(ClientMonth.client, ClientMonth.currency, ClientMonth.open_invoices, ClientMonth.overdue_days_minor, *columns)
-        .where((ClientMonth.month == rules.month_start(day)) & (ClientMonth.open_minor > 0)),
-        scope.clients(ClientMonth.client), (ClientMonth.currency == scope.currency) if scope.currency else None,
-    )
-    out = {}
-    for row in rows:
-        out[(row["client"], row["currency"])] = rules.Aging(
-            amounts={key: row[f"{key}_minor"] for key in rules.BUCKET_KEYS}, invoices=row["open_invoices"],
-            overdue_days_minor=row["overdue_days_minor"])
-    return out
+_BUCKET_COLUMNS = tuple(getattr(ClientMonth, f"{key}_minor") for key in rules.BUCKET_KEYS)
+
+
+def _aging_of(row: dict) -> rules.Aging:
+    """A summary row's (or a sum of rows') aging; PostgreSQL sums bigints as numeric."""
+    return rules.Aging(amounts={key: int(row[f"{key}_minor"] or 0) for key in rules.BUCKET_KEYS}, invoices=int(row["open_invoices"] or 0),
+                       overdue_days_minor=int(row["overdue_days_minor"] or 0))
+
+
+def _sums() -> list:
+    return [*(Sum(c, alias=c._meta.name) for c in _BUCKET_COLUMNS), Sum(ClientMonth.open_invoices, alias="open_invoices"),
+            Sum(ClientMonth.overdue_days_minor, alias="overdue_days_minor")]
+
+
+async def _aging_from_summary(day: dt.date, scope: Scope, group: str, cursor: str | None, size: int | None) -> AgingReport:
+    """Today's or a month end's aging from the summary, added up in the database: a few rows per
+    currency, manager or segment; clients a page at a time in the order of their balance."""
+    month = (ClientMonth.month == rules.month_start(day)) & (ClientMonth.open_minor > 0)
+    conditions = (scope.clients(ClientMonth.client), (ClientMonth.currency == scope.currency) if scope.currency else None)
+    report = AgingReport(day, "summary")
+    for row in await where_all(ClientMonth.select(ClientMonth.currency, *_sums()).where(month).group_by(ClientMonth.currency), *conditions):
+        report.totals[row["currency"]] = _aging_of(row)
+    if group == "client":
+        query = ClientMonth.select(ClientMonth.client, ClientMonth.client.name.as_alias("name"), ClientMonth.currency, ClientMonth.open_minor,
+                                   ClientMonth.open_invoices, ClientMonth.overdue_days_minor, *_BUCKET_COLUMNS).where(month)
+        key = decode_cursor(cursor, (str, str, int))  # the balance as text: it may pass a 32-bit id's range
+        if key and key[1].isdigit():
+            currency, total, client_id = key[0], int(key[1]), key[2]
+            query = query.where((ClientMonth.currency > currency) | ((ClientMonth.currency == currency) & (
+                (ClientMonth.open_minor < total) | ((ClientMonth.open_minor == total) & (ClientMonth.client > client_id)))))
+        query = where_all(query, *conditions).order_by(ClientMonth.currency).order_by(ClientMonth.open_minor, ascending=False).order_by(
+            ClientMonth.client)
+        rows = await (query.limit(size + 1) if size else query)
+        shown = rows[:size] if size else rows
+        report.rows = [AgingRow(r["client"], r["name"], r["currency"], _aging_of(r)) for r in shown]
+        if size and len(rows) > size:
+            last = shown[-1]
+            report.next_cursor = encode_cursor([last["currency"], str(last["open_minor"]), last["client"]])
+        return report
+    if group == "currency":
+        report.rows = [AgingRow(c, c, c, item) for c, item in sorted(report.totals.items())]
+        return report
+    column = ClientMonth.client.sales_manager if group == "manager" else ClientMonth.client.segment
+    rows = await where_all(ClientMonth.select(column.as_alias("key"), ClientMonth.currency, *_sums()).where(month).group_by(
+        column, ClientMonth.currency), *conditions)
+    names = await _manager_names({r["key"] for r in rows}) if group == "manager" else {}
+    report.rows = sorted((AgingRow(r["key"], names.get(r["key"], "") if group == "manager" else str(r["key"] or ""), r["currency"], _aging_of(r))
+                          for r in rows), key=lambda r: (r.currency, -r.aging.total, str(r.key)))
+    return report
+
+
+async def _manager_names(ids: set) -> dict[int, str]:
+    wanted = sorted(i for i in ids if isinstance(i, int))
+    return {r["id"]: r["name"] for r in await User.select(User.id, User.name).where(User.id.is_in(wanted or [0]))}
 
 
 def _open_on(day: dt.date, table=Invoice):
