@@ -1,6 +1,6 @@
 """One tick of the system: bank lines matched but not yet booked (an import cut short) booked, the
 repayment plans steered (an installment missed, a plan kept), the ladders planned and carried out,
-the receivables summary brought up to date, the queued email sent. Money first, so that no reminder
+the queued email sent, the receivables summary brought up to date. Money first, so that no reminder
 goes out about what the bank has paid.
 
 `run_dunning(settings, as_of)` is what `portal dunning run [--as-of]` and the scheduler inside
@@ -62,9 +62,9 @@ async def run_dunning(settings: Settings, as_of: dt.datetime | None = None, *, s
     steered = await plans.run(as_of, negotiation.Context(policy.Policy.from_settings(settings), tz))
     planned, done = await engine.plan_and_carry_out(settings, as_of, tz)
     emails: dict = {}
-    refreshed = await summary.refresh(tz, as_of)  # after the money moved: the figures include this tick's bookings
     if send_email and settings.smtp_host:
         emails = await send_due(settings, now=utcnow())
+    refreshed = await summary.refresh(tz, as_of)  # last: the figures include this tick's bookings, and no email waits on them
     return TickReport(
         as_of=as_of.isoformat(timespec="minutes"), invoices_looked_at=planned.invoices, actions_planned=planned.actions,
         pauses_ended=planned.pauses_ended, actions_done=done.done, actions_cancelled=done.cancelled,

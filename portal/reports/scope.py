@@ -19,12 +19,13 @@ class Scope:
 
     def clients(self, column=Client):
         """The condition on a Client column (or a foreign key's view of it), or None for all."""
+        conditions = [column.sales_manager == self.manager if self.manager is not None else None,
+                      column.segment == self.segment if self.segment else None,
+                      column.id == self.client if self.client is not None else None]
         condition = None
-        for applies, cond in ((self.manager is not None, lambda: column.sales_manager == self.manager),
-                              (bool(self.segment), lambda: column.segment == self.segment),
-                              (self.client is not None, lambda: column.id == self.client)):
-            if applies:
-                condition = cond() if condition is None else condition & cond()
+        for part in conditions:
+            if part is not None:
+                condition = part if condition is None else condition & part
         return condition
 
 

@@ -16,6 +16,7 @@ from portal.dunning.escalation.tables import Pause, PauseKind
 from portal.dunning.ladders import service as ladders
 from portal.negotiation.tables import Schedule, ScheduleStatus
 from portal.reports.abc import rules
+from portal.reports.receivables.rules import period_moments
 from portal.reports.scope import Scope, where_all
 from portal.reports.tables import ClientMonth
 
@@ -75,8 +76,7 @@ async def analysis(scope: Scope, currency: str, first: dt.date, last: dt.date, b
     rows = [r for r in rows if r["sales"] != 0 or r["paid"]]
     names = {r["id"]: r for r in await where_all(Client.select(Client.id, Client.name, Client.segment), scope.clients(Client))}
     rows = [{**r, "name": names[r["client"]]["name"], "segment": names[r["client"]]["segment"]} for r in rows if r["client"] in names]
-    start = dt.datetime.combine(first, dt.time(), dt.UTC)
-    end = dt.datetime.combine(_after(last), dt.time(), dt.UTC)
+    start, end = period_moments(first, last)
     # broken promises and plans of the period, per client (few rows: read them all, no list of ids)
     promises = await _counts(Pause.select(Pause.client, Count(alias="n")).where(
         (Pause.kind == PauseKind.PROMISE) & (Pause.end_reason == "broken") & (Pause.ended_at >= start) & (Pause.ended_at < end)
@@ -93,10 +93,6 @@ async def analysis(scope: Scope, currency: str, first: dt.date, last: dt.date, b
                          promises.get(r.client_id, 0), plans.get(r.client_id, 0)),
     ) for r in ranked]
     return Analysis(currency, basis, shares, out, sum(v for _, v in values if v > 0))
-
-
-def _after(month: dt.date) -> dt.date:
-    return dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
 async def _counts(query) -> dict[int, int]:

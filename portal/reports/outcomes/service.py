@@ -15,6 +15,7 @@ from portal.dunning.escalation.tables import Pause, PauseKind
 from portal.dunning.ladders.tables import LadderStep
 from portal.dunning.reasons.tables import CallOutcome
 from portal.negotiation.tables import Dispute, Schedule, ScheduleStatus
+from portal.reports.receivables.rules import period_moments
 from portal.reports.scope import Scope, where_all
 from portal.reports.tables import StepMonth
 
@@ -27,14 +28,8 @@ class Outcomes:
     steps: list[dict] = field(default_factory=list)  # {step, name, position, currency, amount_minor, invoices}
 
 
-def _moments(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """The period's months as UTC moments (first day 00:00 to the day after the last month)."""
-    after = dt.date(last.year + last.month // 12, last.month % 12 + 1, 1)
-    return dt.datetime.combine(first, dt.time(), dt.UTC), dt.datetime.combine(after, dt.time(), dt.UTC)
-
-
 async def outcomes(scope: Scope, first: dt.date, last: dt.date) -> Outcomes:
-    start, end = _moments(first, last)
+    start, end = period_moments(first, last)
     out = Outcomes()
     # Client.sales_manager is a lazy reference, which the type checker cannot follow
     call_manager, dispute_manager = cast(Any, CallOutcome.client.sales_manager).name, cast(Any, Dispute.client.sales_manager).name

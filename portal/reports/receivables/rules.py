@@ -130,6 +130,12 @@ def months_between(first: dt.date, last: dt.date) -> list[dt.date]:
     return months
 
 
+def period_moments(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """Months first..last as UTC moments: from the first one's first day to the day after the last
+    one (for the timestamps of promises, plans, calls and disputes)."""
+    return dt.datetime.combine(first, dt.time(), dt.UTC), dt.datetime.combine(add_months(last, 1), dt.time(), dt.UTC)
+
+
 def days_in(month: dt.date, as_of: dt.date | None = None) -> int:
     """Days of the month counted for its figures: all of them, or up to `as_of` in the current one."""
     end = month_end(month)

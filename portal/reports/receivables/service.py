@@ -44,7 +44,7 @@ async def mark() -> dict | None:
     return await SummaryMark.select().order_by(SummaryMark.id).first()
 
 
-def summary_holds(built_on: dt.date | None, day: dt.date, today: dt.date) -> bool:
+def summary_holds(built_on: dt.date | None, day: dt.date) -> bool:
     """The summary answers for the day of its last refresh (today's figures) and for the end of a
     month it has closed; any other day is recomputed."""
     if built_on is None or day > built_on:
@@ -56,7 +56,7 @@ async def aging(day: dt.date, today: dt.date, scope: Scope, group: str, cursor: 
     """The receivables open at the end of `day`, per currency and per row of `group`; clients come
     a page at a time unless `paged` is False (an export)."""
     built = await mark()
-    if summary_holds(built["built_on"] if built else None, day, today):
+    if summary_holds(built["built_on"] if built else None, day):
         return await _aging_from_summary(day, scope, group, cursor, PAGE_SIZE if paged else None)
     per_client = await _aging_recomputed(day, scope)
     report = AgingReport(day, "recomputed")
@@ -158,12 +158,9 @@ async def _grouped(per_client: dict[tuple[int, str], rules.Aging], group: str, c
     currency, then the largest balance first."""
     if group == "client":
         return await _client_rows(per_client, cursor, size)
-    clients = {r["id"]: r for r in await Client.select(Client.id, Client.segment, Client.sales_manager).where(
-        Client.id.is_in(sorted({c for c, _ in per_client}) or [0]))} if group in ("manager", "segment") else {}
-    names: dict[int, str] = {}
-    if group == "manager":
-        names = {r["id"]: r["name"] for r in await User.select(User.id, User.name).where(
-            User.id.is_in(sorted({c["sales_manager"] for c in clients.values() if c["sales_manager"]}) or [0]))}
+    # every client at once: a list of thousands of ids costs more than the rows, and could pass PostgreSQL's limit
+    clients = {r["id"]: r for r in await Client.select(Client.id, Client.segment, Client.sales_manager)} if group != "currency" else {}
+    names = await _manager_names({c["sales_manager"] for c in clients.values()}) if group == "manager" else {}
     grouped: dict[tuple, AgingRow] = {}
     for (client_id, currency), item in per_client.items():
         client = clients.get(client_id, {"segment": "", "sales_manager": None})
@@ -185,8 +182,8 @@ async def _client_rows(per_client: dict[tuple[int, str], rules.Aging], cursor: s
         after = (key[0], -int(key[1]), key[2])
         ordered = [kv for kv in ordered if order(kv) > after]
     shown = ordered[:size] if size else ordered
-    names = {r["id"]: r["name"] for r in await Client.select(Client.id, Client.name).where(
-        Client.id.is_in([client_id for (client_id, _), _ in shown] or [0]))}
+    query = Client.select(Client.id, Client.name)
+    names = {r["id"]: r["name"] for r in await (query.where(Client.id.is_in([c for (c, _), _ in shown] or [0])) if size else query)}
     next_cursor = None
     if size and len(ordered) > size:
         (client_id, currency), item = shown[-1]
