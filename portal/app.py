@@ -10,7 +10,6 @@ from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.plugins.htmx import HTMXPlugin
-from litestar.static_files import create_static_files_router
 
 from portal import db
 from portal.accounts.client import ClientAccountController
@@ -44,19 +43,26 @@ from portal.reports.staff import DashboardController, ReportsController
 from portal.settings import ROOT, Settings, load_settings
 from portal.tasks.staff import NotificationsController, TasksController
 from portal.tick import scheduler as dunning_scheduler
+from portal.web.compression import compression_config
 from portal.web.errors import EXCEPTION_HANDLERS, no_such_page
 from portal.web.guards import ids_in_range
 from portal.web.health import healthz
 from portal.web.session import session_middleware
+from portal.web.static import StaticFiles, static_file
 from portal.web.templating import template_config
 
 CSRF_EXEMPT = ["/webhooks/stripe"]  # signed by Stripe instead
+NO_WAY_TO_PAY = ("No way to pay is configured: clients can neither pay online nor see where to transfer money. "
+                 "Set STRIPE_SECRET_KEY (online payment) or FIRM_BANK_DETAILS (bank transfer).")
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     engine = db.bind(db.engine_for(settings.database_url))
+    static_files = StaticFiles(ROOT / "static", watch=not settings.production)  # read and fingerprinted once
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not settings.takes_payments:
+        logging.getLogger("portal").warning(NO_WAY_TO_PAY)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -106,9 +112,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ClientSchedulePrint,
             healthz,
             no_such_page,
-            create_static_files_router(path="/static", directories=[ROOT / "static"], include_in_schema=False),
+            static_file,
         ],
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "static_files": static_files}),
         middleware=[session_middleware(settings)],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
@@ -117,9 +123,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_samesite="lax",
             cookie_httponly=True,  # templates carry the token; scripts never need to read the cookie
             header_name="x-csrftoken",
-            exclude=CSRF_EXEMPT,
+            exclude=[*CSRF_EXEMPT, "^/static/"],  # static files: no Set-Cookie on a response every cache may keep
         ),
-        template_config=template_config(settings),
+        template_config=template_config(settings, static_files),
+        compression_config=compression_config(),
         plugins=[HTMXPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=ids_in_range,

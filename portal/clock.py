@@ -9,6 +9,9 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 _firm_timezone: contextvars.ContextVar[str] = contextvars.ContextVar("firm_timezone", default="Europe/Bucharest")
+# The reader's zone, where it is known: staff work in the firm's; a client, a visitor of a share
+# link or an email's reader may be elsewhere (clients keep no zone), so a time they read names the firm's.
+_reader_timezone: contextvars.ContextVar[str | None] = contextvars.ContextVar("reader_timezone", default=None)
 
 
 def utcnow() -> dt.datetime:
@@ -24,15 +27,25 @@ def firm_timezone() -> str:
     return _firm_timezone.get()
 
 
+def set_reader_timezone(name: str | None) -> None:
+    """Set per request: the firm's zone for staff, None (not known) for anyone else."""
+    _reader_timezone.set(name)
+
+
+def reader_in_firm_zone() -> bool:
+    """Whether a time in the firm's zone reads right without its zone named."""
+    return _reader_timezone.get() == firm_timezone()
+
+
 def local_date(moment: dt.datetime, tz: str | None = None) -> dt.date:
     """The firm's (or `tz`'s) calendar day at `moment`."""
-    return moment.astimezone(_zone(tz or firm_timezone())).date()
+    return moment.astimezone(zone(tz or firm_timezone())).date()
 
 
 @lru_cache(maxsize=65536)
 def local_at(day: dt.date, at: dt.time, tz: str) -> dt.datetime:
     """`day` at the local time `at` in `tz`, as UTC."""
-    return dt.datetime.combine(day, at, tzinfo=_zone(tz)).astimezone(dt.UTC)
+    return dt.datetime.combine(day, at, tzinfo=zone(tz)).astimezone(dt.UTC)
 
 
 def firm_today(tz: str | None = None, now: dt.datetime | None = None) -> dt.date:
@@ -41,5 +54,5 @@ def firm_today(tz: str | None = None, now: dt.datetime | None = None) -> dt.date
 
 
 @lru_cache(maxsize=64)
-def _zone(name: str) -> ZoneInfo:
+def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)

@@ -72,6 +72,11 @@ class Settings:
         return self.environment == "production"
 
     @property
+    def takes_payments(self) -> bool:
+        """A client has a way to pay: online (Stripe) or by transfer (the firm's bank details)."""
+        return bool(self.stripe_secret_key or self.bank_details)
+
+    @property
     def uses_postgres(self) -> bool:
         return self.database_url.startswith(("postgres://", "postgresql://"))
 

@@ -29,6 +29,7 @@ class CurrentUser:
     client_id: int | None
     client_name: str
     session_id: int
+    unread_notifications: int = 0  # a staff user's, counted when the session is read
 
     @property
     def is_staff(self) -> bool:
@@ -127,7 +128,8 @@ async def login(
 _SESSION_SQL = """SELECT s.id AS "id", s.last_seen_at AS "last_seen_at", u.id AS "user.id", u.email AS "user.email",
 u.name AS "user.name", u.kind AS "user.kind", u.role AS "user.role", u.is_legal AS "user.is_legal",
 u.language AS "user.language", u.is_active AS "user.is_active", c.id AS "user.client.id", c.name AS "user.client.name",
-c.language AS "user.client.language"
+c.language AS "user.client.language",
+(SELECT COUNT(*) FROM notifications n WHERE n."user" = u.id AND n.read_at IS NULL) AS "user.unread"
 FROM sessions s JOIN users u ON u.id = s."user" LEFT JOIN clients c ON c.id = u.client
 WHERE s.token_hash = {}"""
 
@@ -158,6 +160,7 @@ async def user_for_token(token: str, idle_minutes: int) -> CurrentUser | None:
         client_id=row["user.client.id"],
         client_name=row["user.client.name"] or "",
         session_id=row["id"],
+        unread_notifications=int(row["user.unread"] or 0),
     )
 
 

@@ -17,6 +17,7 @@ from portal.money import CURRENCIES, percent_of
 from portal.web.forms import Checked
 from portal.web.i18n import format_money, gettext as _
 from portal.web.local_input import amount_input_value, date_input_value, parse_amount, parse_date
+from portal.web.sorting import Sort, parse_sort
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,12 @@ def due_range(bucket: str, today: dt.date) -> tuple[dt.date | None, dt.date | No
     return due_from, due_to
 
 
+# the staff list's sortable columns (the `sort` parameter; a leading "-" sorts downwards)
+INVOICE_SORTS = ("due", "issued", "number", "total")
+DEFAULT_SORT = "due"
+BY_DUE_DATE = Sort(DEFAULT_SORT)
+
+
 @dataclass(frozen=True)
 class InvoiceFilters:
     status: str = DEFAULT_STATUS
@@ -165,6 +172,11 @@ class InvoiceFilters:
     currency: str = ""
     bucket: str = ""  # a key of OVERDUE_BUCKETS; implies open invoices
     q: str = ""  # part of an invoice code
+    sort: Sort = BY_DUE_DATE  # by one of INVOICE_SORTS
+
+    def sorted_by(self, column: str) -> dict[str, str]:
+        """The query string of a click on `column`'s header (the other filters kept)."""
+        return {**self.query(), "sort": self.sort.flipped(column)}
 
     @property
     def narrowed(self) -> bool:
@@ -175,11 +187,12 @@ class InvoiceFilters:
         """The filters as the list's query string parameters (for pager links)."""
         return {
             "status": self.status, "client": str(self.client_id or ""), "manager": str(self.manager_id or ""),
-            "currency": self.currency, "overdue": self.bucket, "q": self.q,
+            "currency": self.currency, "overdue": self.bucket, "q": self.q, "sort": self.sort.param,
         }
 
 
-def invoice_filters(status: str = "", client: str = "", manager: str = "", currency: str = "", overdue: str = "", q: str = "") -> InvoiceFilters:
+def invoice_filters(status: str = "", client: str = "", manager: str = "", currency: str = "", overdue: str = "", q: str = "",
+                    sort: str = "") -> InvoiceFilters:
     """The list's query parameters, cleaned: anything unknown is simply not a filter."""
     def an_id(raw: str) -> int | None:
         return int(raw) if raw.isdigit() and 0 < int(raw) <= 2_147_483_647 else None
@@ -191,6 +204,7 @@ def invoice_filters(status: str = "", client: str = "", manager: str = "", curre
         currency=currency if currency in CURRENCIES else "",
         bucket=overdue if overdue in OVERDUE_BUCKETS else "",
         q=q.strip().upper().replace("%", "").replace("_", "")[:30],
+        sort=parse_sort(sort, INVOICE_SORTS, DEFAULT_SORT),
     )
 
 

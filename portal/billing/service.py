@@ -21,6 +21,7 @@ from portal.clock import firm_today, utcnow
 from portal.dunning.escalation import service as escalation
 from portal.messages import N_
 from portal.web.pagination import Page, decode_cursor, encode_cursor
+from portal.web.sorting import keyset
 
 DEFAULT_SERIES = "INV"
 CREDIT_NOTE_SERIES = "CN"
@@ -298,24 +299,40 @@ def _with_balance(row: dict, today: dt.date) -> dict:
     return row
 
 
+_SORT_COLUMNS = {"due": Invoice.due_date, "issued": Invoice.issue_date, "number": Invoice.code, "total": Invoice.total_minor}
+_SORT_FIELDS = {"due": "due_date", "issued": "issue_date", "number": "code", "total": "total_minor"}
+
+
+def _sort_value(key: str, raw: str):
+    """A cursor's sort value back in its column's type (ValueError: not one)."""
+    if key in ("due", "issued"):
+        return dt.date.fromisoformat(raw)
+    return int(raw) if key == "total" else raw
+
+
 async def list_invoices(filters: rules.InvoiceFilters, today: dt.date, cursor: str | None = None) -> Page:
-    """Invoices and credit notes by due date, PAGE_SIZE at a time, keyset-paged on (due_date, id)."""
+    """Invoices and credit notes in the chosen order (by due date unless told), PAGE_SIZE at a time,
+    keyset-paged on (the sort column, id)."""
+    sort = filters.sort
     query = _filtered(Invoice.select(
         Invoice.id, Invoice.code, Invoice.kind, Invoice.status, Invoice.client, Invoice.client.name, Invoice.issue_date,
         Invoice.due_date, Invoice.currency, Invoice.total_minor, Invoice.paid_minor,
     ), filters, today)
     key = decode_cursor(cursor, (str, int))
     try:
-        after = (dt.date.fromisoformat(key[0]), key[1]) if key else None
+        after = (_sort_value(sort.key, key[0]), key[1]) if key else None
     except ValueError:
         after = None
-    if after:
-        query = query.where((Invoice.due_date > after[0]) | ((Invoice.due_date == after[0]) & (Invoice.id > after[1])))
-    rows = await query.order_by(Invoice.due_date, Invoice.id).limit(PAGE_SIZE + 1)
+    rows = await keyset(query, _SORT_COLUMNS[sort.key], Invoice.id, sort, after).limit(PAGE_SIZE + 1)
     more = len(rows) > PAGE_SIZE
     rows = [_with_balance(row, today) for row in rows[:PAGE_SIZE]]
-    next_cursor = encode_cursor([rows[-1]["due_date"].isoformat(), rows[-1]["id"]]) if more else None
+    last = rows[-1] if rows else None
+    next_cursor = encode_cursor([_cursor_text(last[_SORT_FIELDS[sort.key]]), last["id"]]) if more and last else None
     return Page(rows=rows, next_cursor=next_cursor, is_first=after is None)
+
+
+def _cursor_text(value) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
 async def invoice_totals(filters: rules.InvoiceFilters, today: dt.date) -> list[dict]:

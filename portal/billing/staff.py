@@ -62,8 +62,8 @@ class InvoicesController(Controller):
 
     @get("/")
     async def index(self, request: Request, status: str = "", client: str = "", manager: str = "", currency: str = "",
-                    overdue: str = "", q: str = "", cursor: str = "") -> Template:
-        filters = rules.invoice_filters(status, client, manager, currency, overdue, q)
+                    overdue: str = "", q: str = "", sort: str = "", cursor: str = "") -> Template:
+        filters = rules.invoice_filters(status, client, manager, currency, overdue, q, sort)
         context = await _list_context(filters, cursor or None)
         if is_htmx(request) and request.headers.get("hx-target") == "invoice-list":
             return page("billing/_staff_invoice_list.html", **context)

@@ -19,6 +19,7 @@ from portal.clock import utcnow
 from portal.money import to_decimal
 from portal.web.forms import Checked
 from portal.web.pagination import Page, decode_cursor, encode_cursor
+from portal.web.sorting import Sort, keyset
 
 PAGE_SIZE = 25
 _AUDITED = (
@@ -33,8 +34,15 @@ async def sales_managers() -> list[dict]:
     ).order_by(User.name)
 
 
-async def list_clients(*, search: str = "", segment: str = "", privileged: bool = False, cursor: str | None = None) -> Page:
-    """Clients by name, PAGE_SIZE at a time, keyset-paged on (name_folded, id)."""
+CLIENT_SORTS = ("name", "limit", "terms")
+BY_NAME = Sort("name")
+_SORT_COLUMNS = {"name": Client.name_folded, "limit": Client.credit_limit_minor, "terms": Client.payment_terms_days}
+
+
+async def list_clients(*, search: str = "", segment: str = "", privileged: bool = False, cursor: str | None = None,
+                       sort: Sort = BY_NAME) -> Page:
+    """Clients by name (or credit limit, or payment terms), PAGE_SIZE at a time, keyset-paged on
+    (the sort column, id)."""
     query = Client.select(
         Client.id, Client.name, Client.segment, Client.privileged, Client.currency, Client.payment_terms_days,
         Client.credit_limit_minor, Client.on_credit_hold, Client.sales_manager.name,
@@ -48,14 +56,17 @@ async def list_clients(*, search: str = "", segment: str = "", privileged: bool 
     if privileged:
         query = query.where(Client.privileged == True)  # noqa: E712
     key = decode_cursor(cursor, (str, int))
-    if key:
-        name, last_id = key
-        query = query.where((Client.name_folded > name) | ((Client.name_folded == name) & (Client.id > last_id)))
-    rows = await query.order_by(Client.name_folded, Client.id).limit(PAGE_SIZE + 1)
+    after = None
+    if key and (sort.key == "name" or key[0].isdigit()):
+        after = (key[0] if sort.key == "name" else int(key[0]), key[1])
+    rows = await keyset(query, _SORT_COLUMNS[sort.key], Client.id, sort, after).limit(PAGE_SIZE + 1)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    next_cursor = encode_cursor([rules.fold(rows[-1]["name"]), rows[-1]["id"]]) if more else None
-    return Page(rows=rows, next_cursor=next_cursor, is_first=key is None)
+    last = rows[-1] if rows else None
+    value = {"name": lambda r: rules.fold(r["name"]), "limit": lambda r: str(r["credit_limit_minor"]),
+             "terms": lambda r: str(r["payment_terms_days"])}[sort.key]
+    next_cursor = encode_cursor([value(last), last["id"]]) if more and last else None
+    return Page(rows=rows, next_cursor=next_cursor, is_first=after is None)
 
 
 async def get_client(client_id: int) -> dict | None:

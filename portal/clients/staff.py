@@ -19,6 +19,7 @@ from portal.web.forms import form_data
 from portal.web.guards import allowed, staff_only
 from portal.web.i18n import gettext as _
 from portal.web.responses import actor, found_or_404, is_htmx, page, see_other
+from portal.web.sorting import parse_sort
 
 EDITORS = allowed("edit_clients")
 
@@ -57,9 +58,12 @@ class ClientsController(Controller):
     guards = [staff_only]
 
     @get("/")
-    async def index(self, request: Request, q: str = "", segment: str = "", privileged: bool = False, cursor: str = "") -> Template:
-        result = await service.list_clients(search=q.strip(), segment=segment, privileged=privileged, cursor=cursor or None)
-        context = {"page": result, "q": q.strip(), "segment": segment, "privileged": privileged, "segments": rules.SEGMENTS}
+    async def index(self, request: Request, q: str = "", segment: str = "", privileged: bool = False, sort: str = "",
+                    cursor: str = "") -> Template:
+        order = parse_sort(sort, service.CLIENT_SORTS, "name")
+        result = await service.list_clients(search=q.strip(), segment=segment, privileged=privileged, cursor=cursor or None, sort=order)
+        context = {"page": result, "q": q.strip(), "segment": segment, "privileged": privileged, "segments": rules.SEGMENTS,
+                   "sort": order}
         if is_htmx(request) and request.headers.get("hx-target") == "client-list":
             return page("clients/_list.html", **context)
         return page("clients/index.html", **context)

@@ -47,7 +47,7 @@ _LISTED = (
 async def list_outbox(filter_key: str, cursor: str | None = None) -> Page:
     """Newest first, PAGE_SIZE at a time, keyset-paged on (created_at, id) descending."""
     statuses = rules.OUTBOX_FILTERS[rules.outbox_filter(filter_key)][1]
-    query = EmailMessage.select(*_LISTED, EmailMessage.client.name)
+    query = EmailMessage.select(*_LISTED, EmailMessage.client.name, EmailMessage.client.language)
     if statuses:
         query = query.where(EmailMessage.status.is_in(list(statuses)))
     key = decode_cursor(cursor, (str, int))
@@ -80,7 +80,8 @@ async def outbox_counts() -> dict[str, int]:
 
 
 async def get_message(message_id: int) -> dict | None:
-    return await EmailMessage.select(EmailMessage.all_columns(), EmailMessage.client.name).where(EmailMessage.id == message_id).first()
+    return await EmailMessage.select(EmailMessage.all_columns(), EmailMessage.client.name, EmailMessage.client.language).where(
+        EmailMessage.id == message_id).first()
 
 
 async def retry_failed(message_id: int, actor: Actor, *, now: dt.datetime | None = None) -> bool:

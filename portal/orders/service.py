@@ -185,6 +185,8 @@ async def invoice_of(order_id: int) -> dict | None:
 
 async def move_order(order_id: int, target: str, actor: Actor, *, is_admin: bool, reason: str = "") -> Stage:
     """A person moves an order on the board. Raises OrderError with the reason when refused."""
+    if not target:  # "Move" with "Move to…" still showing
+        raise OrderError(N_("Choose the stage to move the order to."))
     try:
         wanted = Stage(target)
     except ValueError:

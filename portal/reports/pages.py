@@ -19,7 +19,7 @@ from portal.reports.receivables import rules
 from portal.reports.receivables.service import GROUPS, AgingReport
 from portal.reports.scope import Scope
 from portal.reports.service import MonthFactors
-from portal.web.i18n import current_locale, format_date, format_money, format_number, gettext as _
+from portal.web.i18n import current_locale, format_date, format_money, format_month, format_number, gettext as _
 from portal.web.local_input import date_input_value, parse_date
 
 MONTHS_SHOWN = 12
@@ -138,7 +138,7 @@ def _months(params, today: dt.date, values: dict[str, str], errors: dict[str, st
 
 
 def month_label(month: dt.date) -> str:
-    return format_date(month, "MMM yyyy")
+    return format_month(month)
 
 
 # --- charts ---------------------------------------------------------------------------------------

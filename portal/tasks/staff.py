@@ -72,7 +72,7 @@ class TasksController(Controller):
             if is_htmx(request):  # htmx swaps 2xx answers only: the form with its messages, in place
                 return page("tasks/_callback_form.html", **context)
             return page("tasks/new.html", status_code=400, **context)
-        flash(request, _("Callback scheduled for %(when)s.", when=format_datetime(checked.values["due_at"], "short")))
+        flash(request, _("Callback scheduled for %(when)s.", when=format_datetime(checked.values["due_at"])))
         if is_htmx(request):
             return Response(content="", status_code=200, headers=htmx_go_to(request, back))
         return see_other(back)
@@ -95,7 +95,7 @@ class TasksController(Controller):
             checked = await prepayment.move_callback(task_id, form, actor(request), tz=firm_timezone(request), is_admin=user.is_admin)
         except service.TaskNotFound:
             raise NotFoundException() from None
-        message = "" if not checked.ok else _("Callback moved to %(when)s.", when=format_datetime(checked.values["due_at"], "short"))
+        message = "" if not checked.ok else _("Callback moved to %(when)s.", when=format_datetime(checked.values["due_at"]))
         return await self._answer(request, task_id, form, checked.errors, message)
 
     async def _answer(self, request: Request, task_id: int, form: dict[str, str], errors: dict[str, str], message: str) -> Response:
@@ -125,5 +125,6 @@ class NotificationsController(Controller):
         if not await notifications.mark_read(notification_id, user_id):
             raise NotFoundException()
         if is_htmx(request):
-            return page("tasks/_notification.html", item=await notifications.get(notification_id, user_id))
+            return page("tasks/_notification_read.html", item=await notifications.get(notification_id, user_id),
+                        count=await notifications.unread_count(user_id), oob=True)
         return see_other("/staff/notifications")

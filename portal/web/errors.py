@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from litestar import Request, Response, route
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from portal.web.flash import flash
+from portal.web.i18n import gettext as _
+from portal.web.redirects import local_path
 
 log = logging.getLogger("portal")
 
@@ -17,10 +21,29 @@ def _is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-def login_redirect(request: Request, _: NotAuthorizedException) -> Response:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    location = f"/login?next={quote(target)}"
+def _page_of(url: str) -> str:
+    """The path and query of an address (a header's full URL), without its host or fragment."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def return_to(request: Request) -> str:
+    """The page to come back to after logging in: the one the browser shows, never the address of
+    an htmx fragment or a form's POST (after login the browser GETs `next`: a POST URL is a 405)."""
     if _is_htmx(request):
+        return _page_of(request.headers.get("hx-current-url", ""))
+    if request.method in ("GET", "HEAD"):
+        return _page_of(str(request.url))
+    referer = urlsplit(request.headers.get("referer", ""))
+    return _page_of(referer.geturl()) if referer.netloc == request.url.netloc else ""
+
+
+def login_redirect(request: Request, exc: NotAuthorizedException) -> Response:
+    target = local_path(return_to(request), "")
+    location = f"/login?next={quote(target)}" if target and target != "/" else "/login"
+    if request.scope.get("session_ended"):
+        flash(request, _("Your session has ended. Log in again to go on where you were."), "info")
+    if _is_htmx(request):  # htmx follows HX-Redirect with a full page load, whatever the status
         return Response(content="", status_code=401, headers={"HX-Redirect": location})
     return Redirect(path=location, status_code=303)
 

@@ -7,11 +7,10 @@ import contextlib
 import contextvars
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from functools import cache, lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from babel import Locale, dates, negotiate_locale, numbers
 from babel.support import LazyProxy, NullTranslations, Translations
@@ -44,6 +43,7 @@ def in_language(language: str) -> Iterator[None]:
 
 set_timezone = clock.set_firm_timezone
 current_timezone = clock.firm_timezone
+set_reader_timezone = clock.set_reader_timezone
 
 
 def current_language() -> str:
@@ -74,12 +74,12 @@ def translate_plural(singular: str, plural: str, n: int) -> str:
 
 def gettext(message: str, **variables: object) -> str:
     """Messages are python-format strings (a literal % is written %%), as in templates."""
-    return translate(message) % variables
+    return single_stops(translate(message), variables) % variables
 
 
 def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
     variables.setdefault("num", n)
-    return translate_plural(singular, plural, n) % variables
+    return single_stops(translate_plural(singular, plural, n), variables) % variables
 
 
 def template_gettext(message: str, **variables: object) -> Markup:
@@ -87,24 +87,24 @@ def template_gettext(message: str, **variables: object) -> Markup:
     variables are escaped. A plain function (Jinja's passes the context through two extra calls),
     and a message without variables is worded once per language: a page says ~40 of them."""
     if variables:
-        return Markup(translate(message)) % variables
+        return Markup(single_stops(translate(message), variables)) % variables
     return _template_words(message, current_language())
 
 
 def pgettext(context: str, message: str, **variables: object) -> str:
     """A message whose words depend on where it stands ("To" on a letter is not "To" of a period)."""
-    return translations(current_language()).pgettext(context, message) % variables
+    return single_stops(str(translations(current_language()).pgettext(context, message)), variables) % variables
 
 
 def template_pgettext(context: str, message: str, **variables: object) -> Markup:
     """`pgettext()` in templates: the translation trusted, the variables escaped."""
-    return Markup(translations(current_language()).pgettext(context, message)) % variables
+    return Markup(single_stops(str(translations(current_language()).pgettext(context, message)), variables)) % variables
 
 
 def template_ngettext(singular: str, plural: str, num: int, **variables: object) -> Markup:
     """`ngettext()` in templates, as Jinja's own newstyle one, without the context's extra calls."""
     variables.setdefault("num", num)
-    return Markup(translate_plural(singular, plural, num)) % variables
+    return Markup(single_stops(translate_plural(singular, plural, num), variables)) % variables
 
 
 @lru_cache(maxsize=4096)
@@ -210,27 +210,108 @@ def format_percent_bp(bp: int) -> str:
     return numbers.format_percent(Decimal(bp) / 10_000, format="#,##0.##%", locale=current_locale())
 
 
-def format_date(value: dt.date | None, style: str = "medium") -> str:
-    if value is None:
+# One way to write a day, and one to write a moment, per language: the day as the language's
+# business letters write it (and as its date fields are typed, web.local_input.DATE_INPUT); a
+# moment is that day and the time to the minute, never seconds. English keeps the month's name
+# ("3 Dec 2026"): "03/12/2026" reads as 12 March to half of its readers.
+DATE_PATTERNS = {"en": "d MMM y", "ro": "dd.MM.y", "uk": "dd.MM.y", "bg": "dd.MM.y 'г.'", "hu": "y. MM. dd."}
+TIME_FORMAT = "%H:%M"  # in every language: 14:30
+DATETIME_JOIN = {"en": "{date}, {time}", "ro": "{date}, {time}", "uk": "{date}, {time}", "bg": "{date}, {time}", "hu": "{date} {time}"}
+WEEKDAY_JOIN = {"en": "{weekday}, {date}", "ro": "{weekday}, {date}", "uk": "{weekday}, {date}", "bg": "{weekday}, {date}",
+                "hu": "{date}, {weekday}"}
+MONTH_PATTERNS = {"en": "MMM y", "ro": "MMM y", "uk": "LLL y 'р'.", "bg": "MMM y 'г'.", "hu": "y. MMM"}  # the reports' months
+
+
+def format_date(value: dt.date | dt.datetime | str | None) -> str:
+    """A day as the reader's language writes it; a moment is first put in the firm's time zone
+    (23:30 UTC is already the next day in Bucharest)."""
+    if value is None or value == "":
         return ""
-    return _format_date(value, style, current_language())
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value[:10])
+    elif isinstance(value, dt.datetime):
+        value = clock.local_date(value) if value.tzinfo else value.date()
+    return _format_date(value, current_language())
 
 
 @lru_cache(maxsize=8192)
-def _format_date(value: dt.date, style: str, language: str) -> str:
-    return dates.format_date(value, format=style, locale=locale_for(language))
+def _format_date(value: dt.date, language: str) -> str:
+    return dates.format_date(value, DATE_PATTERNS[language], locale=locale_for(language))
 
 
-def format_datetime(value: dt.datetime | None, style: str = "medium") -> str:
+def format_weekday_date(value: dt.date) -> str:
+    """A calendar day's heading: the day of the week and the day as format_date writes it."""
+    weekday = dates.format_date(value, "EEEE", locale=current_locale())
+    return WEEKDAY_JOIN[current_language()].format(weekday=weekday, date=format_date(value))
+
+
+def format_month(value: dt.date) -> str:
+    return dates.format_date(value, MONTH_PATTERNS[current_language()], locale=current_locale())
+
+
+def format_datetime(value: dt.datetime | None) -> str:
+    """A moment in the firm's time zone, to the minute; naming the zone when the reader may live
+    in another one (clock.reader_in_firm_zone)."""
     if value is None:
         return ""
-    return _format_datetime(value, style, current_language(), clock.firm_timezone())
+    return _format_datetime(value, current_language(), clock.firm_timezone(), not clock.reader_in_firm_zone())
+
+
+def format_time(value: dt.datetime | None) -> str:
+    """A moment's time of day alone (a calendar's row under its day's heading), to the minute."""
+    if value is None:
+        return ""
+    local = value.astimezone(clock.zone(clock.firm_timezone()))
+    shown = local.strftime(TIME_FORMAT)
+    return shown if clock.reader_in_firm_zone() else f"{shown} {_zone_label(local, current_language())}"
 
 
 @lru_cache(maxsize=8192)
-def _format_datetime(value: dt.datetime, style: str, language: str, tz: str) -> str:
+def _format_datetime(value: dt.datetime, language: str, tz: str, with_zone: bool) -> str:
     """Worklists show the same step times on many rows: each moment is written once per language."""
-    return dates.format_datetime(value.astimezone(ZoneInfo(tz)), format=style, locale=locale_for(language))
+    local = value.astimezone(clock.zone(tz))
+    text = DATETIME_JOIN[language].format(date=_format_date(local.date(), language), time=local.strftime(TIME_FORMAT))
+    return f"{text} {_zone_label(local, language)}" if with_zone else text
+
+
+def _zone_label(local: dt.datetime, language: str) -> str:
+    """The firm's zone as a reader elsewhere needs it: its city in the reader's language and the
+    offset of that moment, "(Bukarest, UTC+2)"."""
+    name = str(local.tzinfo)
+    city = locale_for(language).time_zones.get(name, {}).get("city") or name.rsplit("/", 1)[-1].replace("_", " ")
+    offset = local.utcoffset() or dt.timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign, minutes = ("+" if minutes >= 0 else "-"), abs(minutes)
+    hours = f"{minutes // 60}" + (f":{minutes % 60:02d}" if minutes % 60 else "")
+    return f"({city}, UTC{sign}{hours})"
+
+
+def html_datetime(value: dt.date | dt.datetime | None) -> str:
+    """A valid HTML `<time datetime>`: a day as YYYY-MM-DD, a moment in UTC to the minute
+    (YYYY-MM-DDTHH:MMZ), never microseconds."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        moment = value.astimezone(dt.UTC) if value.tzinfo else value
+        return moment.strftime("%Y-%m-%dT%H:%M") + ("Z" if value.tzinfo else "")
+    return value.isoformat()
+
+
+_STOPPED_FIELD = re.compile(r"%\((\w+)\)s\.|\{(\w+)\}\.")
+
+
+def single_stops(message: str, variables: Mapping[str, object]) -> str:
+    """The message without the full stop that follows a value already ending with one: a
+    Bulgarian "03.12.2026 г." or a Hungarian "2026. 12. 03." (and "Acme Inc.") end the sentence
+    "Due on %(date)s." themselves. For %(name)s and for a ladder step's {name}."""
+    if not any(isinstance(v, str) and v.endswith(".") for v in variables.values()):
+        return message
+
+    def stop(found: re.Match) -> str:
+        value = variables.get(found.group(1) or found.group(2))
+        return found.group(0)[:-1] if isinstance(value, str) and value.endswith(".") else found.group(0)
+
+    return _STOPPED_FIELD.sub(stop, message)
 
 
 def format_timedelta(delta: dt.timedelta) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from litestar import Request
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.response import Redirect, Template
 
 from portal.auth.service import CurrentUser
@@ -11,6 +11,14 @@ from portal.auth.service import CurrentUser
 
 def current_user(request: Request) -> CurrentUser:
     return request.scope["user"]
+
+
+def own_client_id(request: Request) -> int:
+    """The company of the logged-in client user (the routes that ask are guarded by client_only)."""
+    client_id = current_user(request).client_id
+    if client_id is None:
+        raise NotAuthorizedException()
+    return client_id
 
 
 def client_ip(request: Request) -> str:

@@ -11,7 +11,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from portal.auth import service as auth
 from portal.settings import LANGUAGES, Settings
 from portal.web import flash as flash_cookie
-from portal.web.i18n import language_from_header, set_language, set_timezone
+from portal.web.i18n import language_from_header, set_language, set_reader_timezone, set_timezone
 
 SESSION_COOKIE = "portal_session"
 LANGUAGE_COOKIE = "portal_language"  # a visitor's choice from the language switch (login and share-link pages)
@@ -61,12 +61,14 @@ def session_middleware(settings: Settings):
             user = await auth.user_for_token(token, settings.session_idle_minutes) if token else None
             scope["user"] = user
             scope["auth"] = token if user else None
+            scope["session_ended"] = bool(token) and user is None  # it expired or was ended: the login page says so
             scope["flashes"] = flash_cookie.decode(cookies.get(flash_cookie.FLASH_COOKIE), settings.secret_key)
             scope["new_flashes"] = []
             chosen = _chosen_language(scope, cookies)
             scope["language_chosen"] = bool(chosen)  # a page may speak its own default (the share link: the client's)
             set_language(user.language if user else chosen or language_from_header(_header(scope, b"accept-language"), settings.default_language))
             set_timezone(settings.firm_timezone)
+            set_reader_timezone(settings.firm_timezone if user and user.is_staff else None)  # a client may be elsewhere
 
             async def send_with_cookies(message: Message) -> None:
                 if message["type"] == "http.response.start":

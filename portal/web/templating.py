@@ -25,11 +25,12 @@ from portal.tasks import rules as task_rules
 from portal.web import i18n, local_input, words as audit_words
 from portal.web.escaping import PortalEnvironment, link_paths
 from portal.web.flash import take_flashes
+from portal.web.static import StaticFiles
 
 TEMPLATE_DIR = ROOT / "templates"
 
 
-def build_environment(settings: Settings) -> Environment:
+def build_environment(settings: Settings, static_files: StaticFiles | None = None) -> Environment:
     env = PortalEnvironment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -45,6 +46,9 @@ def build_environment(settings: Settings) -> Environment:
         money=i18n.format_money,
         date=i18n.format_date,
         datetime=i18n.format_datetime,
+        weekday_date=i18n.format_weekday_date,
+        time=i18n.format_time,
+        html_datetime=i18n.html_datetime,  # <time datetime="{{ x|html_datetime }}">
         number=i18n.format_number,
         percent_bp=i18n.format_percent_bp,
         timedelta=i18n.format_timedelta,
@@ -54,8 +58,10 @@ def build_environment(settings: Settings) -> Environment:
         date_input=local_input.date_input_value,
         data=i18n.data_words,
     )
+    static_files = static_files or StaticFiles(ROOT / "static", watch=not settings.production)
     env.globals.update(
         take_flashes=take_flashes,
+        static_url=static_files.url,  # /static/css/portal.<hash>.css: cached for a year (portal.web.static)
         firm_name=settings.firm_name,
         firm_address=settings.firm_address,
         firm_tax_id=settings.firm_tax_id,
@@ -63,6 +69,7 @@ def build_environment(settings: Settings) -> Environment:
         language_names=i18n.LANGUAGE_NAMES,
         current_language=i18n.current_language,
         production=settings.production,
+        takes_payments=settings.takes_payments,
         stage_labels=STAGE_LABELS,
         before_production_stages=tuple(stage.value for stage in BEFORE_PRODUCTION),
         audit_label=audit_labels.label,
@@ -92,5 +99,5 @@ def build_environment(settings: Settings) -> Environment:
     return env
 
 
-def template_config(settings: Settings) -> TemplateConfig:
-    return TemplateConfig(instance=Engine.from_environment(build_environment(settings)))
+def template_config(settings: Settings, static_files: StaticFiles | None = None) -> TemplateConfig:
+    return TemplateConfig(instance=Engine.from_environment(build_environment(settings, static_files)))

@@ -155,7 +155,7 @@ def value_text(key: str, value: object, currency: str | None = None) -> str:
             return i18n.format_date(dt.date.fromisoformat(value))
         if _ISO_MOMENT.match(value):
             try:
-                return i18n.format_datetime(dt.datetime.fromisoformat(value.replace(" ", "T", 1)), "short")
+                return i18n.format_datetime(dt.datetime.fromisoformat(value.replace(" ", "T", 1)))
             except ValueError:
                 return value
     if isinstance(value, int):

@@ -204,3 +204,40 @@ async def test_roles_that_do_not_handle_money_read_but_do_not_act(client):
     assert (await post(client, f"/staff/invoices/{invoice['id']}/cancel", {"reason": "x"})).status_code == 403
     assert (await client.get(f"/staff/clients/{company}/payments/new")).status_code == 403
     assert (await billing.get_invoice(invoice["id"]))["status"] == "issued"
+
+
+async def _all_pages(client, url: str) -> list[str]:
+    seen = []
+    while url:
+        response = await client.get(url)
+        assert response.status_code == 200
+        seen += codes_in(response.text)
+        url = next_link(response.text)
+    return seen
+
+
+async def test_the_list_sorts_by_total_or_number_either_way_and_pages_stay_whole(client):
+    company = await make_client()
+    # totals repeat (a tie is ordered by id, each way), across three pages
+    invoices = [await issue(company, unit_minor=10_000 * (1 + n % 7), due_in=5 - n % 3) for n in range(55)]
+    await as_staff(client)
+    by_total = sorted(invoices, key=lambda i: (i["total_minor"], i["id"]))
+    assert await _all_pages(client, "/staff/invoices?sort=total") == [i["code"] for i in by_total]
+    assert await _all_pages(client, "/staff/invoices?sort=-total") == [i["code"] for i in reversed(by_total)]
+    assert await _all_pages(client, "/staff/invoices?sort=-number") == sorted((i["code"] for i in invoices), reverse=True)
+    issued = sorted(invoices, key=lambda i: (i["issue_date"], i["id"]), reverse=True)
+    assert await _all_pages(client, "/staff/invoices?sort=-issued") == [i["code"] for i in issued]
+
+
+async def test_a_sorted_header_says_so_and_its_link_turns_the_order_and_keeps_the_filters(client):
+    company = await make_client()
+    await issue(company)
+    await as_staff(client)
+    page = (await client.get(f"/staff/invoices?client={company}&sort=total")).text
+    header = re.search(r'<th class="sortable num" aria-sort="ascending"><a class="sort-link" href="([^"]+)">Total', page)
+    assert header, "the Total header says it sorts upwards"
+    assert f"client={company}" in header.group(1) and "sort=-total" in header.group(1)
+    assert 'name="sort" value="total"' in page  # the filters keep the order
+    assert "aria-sort" not in page.split("Due</a>")[0].rsplit("<th", 1)[1]  # the Due header is not sorted now
+    unknown = await client.get("/staff/invoices?sort=drop table")
+    assert unknown.status_code == 200 and 'aria-sort="ascending"><a class="sort-link" href="/staff/invoices?' in unknown.text

@@ -244,6 +244,37 @@ async def test_the_list_pages_through_every_client_once_in_name_order(client):
     assert seen == expected
 
 
+async def _listed_pages(client, url: str) -> list[int]:
+    seen: list[int] = []
+    while url:
+        page = await client.get(url)
+        assert page.status_code == 200
+        table = page.text[page.text.index('id="client-list"'):]
+        seen += [int(x) for x in re.findall(r'<a href="/staff/clients/(\d+)" class="strong">', table)]
+        nxt = re.search(r'<a class="btn" href="([^"]+)">Next page', table)
+        url = html.unescape(nxt.group(1)) if nxt else None
+    return seen
+
+
+async def test_the_list_sorts_by_credit_limit_downwards_across_pages_and_keeps_the_filter(client):
+    ids = []
+    for n in range(55):  # limits repeat: ties go by id
+        client_id, checked = await service.create_client(
+            {"name": f"Firm {n:02d} SRL", "currency": "RON", "payment_terms_days": str(15 + n % 4 * 15), "credit_limit": str(1000 * (n % 5)),
+             "discount": "0", "service_priority": "2", "segment": "A" if n % 2 else "B", "forgiveness_days": "0", "language": "en"},
+            Actor.system())
+        assert client_id, checked.errors
+        ids.append((1000 * (n % 5), n % 2, client_id))
+    await login(client, await make_staff(Role.CREDIT_CONTROLLER))
+    by_limit = [i for _, _, i in sorted(ids, key=lambda t: (t[0], t[2]), reverse=True)]
+    assert await _listed_pages(client, "/staff/clients?sort=-limit") == by_limit
+    segment_a = [i for limit, odd, i in sorted(ids, key=lambda t: (t[0], t[2])) if odd]
+    assert await _listed_pages(client, "/staff/clients?segment=A&sort=limit") == segment_a
+    page = (await client.get("/staff/clients?sort=-limit")).text
+    assert 'aria-sort="descending"><a class="sort-link" href="/staff/clients?q=&amp;segment=&amp;sort=limit">Credit limit' in page
+    assert 'name="sort" value="-limit"' in page
+
+
 async def test_the_next_page_link_keeps_the_search(client):
     names = _names(60)
     ids = await _create_many(names)

@@ -285,7 +285,7 @@ async def test_wording_is_edited_per_language_with_a_live_preview(client):
                          {"language": "ro", "subject": "Factura {invoice}", "body": "Plătiți {amount} până la {due_date}. {foo}"},
                          headers=HTMX)
     assert preview.status_code == 200
-    assert "Factura INV-2026-00042" in preview.text and "Plătiți 12,500.00 RON până la 2026-03-02" in preview.text
+    assert "Factura INV-2026-00042" in preview.text and "Plătiți 12.500,00\xa0RON până la 02.03.2026. {foo}" in preview.text
     assert "Unknown placeholder {foo}" in preview.text
 
     refused = await post(client, url, {"language": "ro", "subject": "Factura {invoice}", "body": "Plătiți {suma}"})

@@ -64,7 +64,7 @@ def money(minor: int, currency: str, language: str = "en") -> str:
 def long_date(day: dt.date, language: str = "en") -> str:
     i18n.set_language(language)
     try:
-        return plain(i18n.format_date(day, "long"))
+        return plain(i18n.format_date(day))
     finally:
         i18n.set_language("en")
 

@@ -97,16 +97,19 @@ async def test_a_refused_bulk_action_shows_the_same_filtered_page_with_the_same_
     await tick(settings, local(other["due_date"] + dt.timedelta(days=1), "11:00"))
     await login(client, controller)
     page = (await client.get("/staff/dunning", params={"q": "Debtor SRL"})).text
-    action = re.search(r'<form method="post" action="([^"]+)" id="bulk-form">', page).group(1)
-    assert action == "/staff/dunning/bulk?q=Debtor+SRL"  # the page's filter travels with the form
+    action = re.search(r'<form method="post" action="([^"]+)" id="bulk-form"', page).group(1)
+    # the page's filter travels with the form; a refusal opens at the bar (its message is there)
+    assert action == "/staff/dunning/bulk?q=Debtor+SRL#bulk-error"
+    action = action.removesuffix("#bulk-error")
     refused = await post(client, action.replace("&amp;", "&"), {"action": "pause", "reason": "", "invoice_ids": str(invoice["id"])})
     assert refused.status_code == 400 and "Say why" in refused.text
     assert 'name="q" value="Debtor SRL"' in refused.text and other["code"] not in refused.text  # still filtered
     ticked = re.findall(r'<input type="checkbox" name="invoice_ids" value="(\d+)"[^>]* checked>', refused.text)
     assert ticked == [str(invoice["id"])]  # nothing to tick again
     # sent again from the refused page, with a reason: back to the filtered worklist (not to the POST's address)
-    again_action = re.search(r'<form method="post" action="([^"]+)" id="bulk-form">', refused.text).group(1)
-    assert again_action == action
+    again_action = re.search(r'<form method="post" action="([^"]+)" id="bulk-form"', refused.text).group(1)
+    assert again_action == f"{action}#bulk-error"
+    again_action = action
     again = await post(client, again_action, {"action": "pause", "reason": "Waiting for the bank", "invoice_ids": str(invoice["id"])})
     assert again.status_code == 303 and again.headers["location"] == "/staff/dunning?q=Debtor+SRL"
     assert (await client.get(again.headers["location"])).status_code == 200

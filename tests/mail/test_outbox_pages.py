@@ -191,3 +191,16 @@ async def test_the_list_is_newest_first_and_pages_without_gaps_or_repeats(client
     assert NEXT.search(second.text) is None
     assert shown == sorted(ids, reverse=True)
     assert (await client.get("/staff/outbox?cursor=garbage")).status_code == 200  # a bad cursor is the first page
+
+
+async def test_a_message_in_the_clients_language_is_marked_as_such_on_a_page_in_the_readers(client, mail_settings):
+    hungarian = await make_client("Debrecen Fitness Kft.", language="hu")
+    message = await queue(subject="Emlékeztető: INV-2026-00003", body="Kérjük, fizesse ki.", client_id=hungarian)
+    internal = await queue(subject="Daily summary")
+    staff = await make_staff(Role.CREDIT_CONTROLLER)
+    await login(client, staff)
+    listing = (await client.get("/staff/outbox")).text
+    assert 'lang="hu">Emlékeztető: INV-2026-00003' in row_html(listing, message["id"])
+    assert "lang=" not in row_html(listing, internal["id"])  # no client: the reader's own language
+    detail = (await client.get(f"/staff/outbox/{message['id']}")).text
+    assert '<pre class="email-body" lang="hu">Kérjük, fizesse ki.</pre>' in detail

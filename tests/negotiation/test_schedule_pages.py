@@ -133,3 +133,49 @@ async def test_only_negotiators_credit_controllers_and_admins_work_on_schedules(
     designer = await make_staff(Role.DESIGNER)
     await login(client, designer)
     assert (await client.get("/staff/schedules")).status_code == 403
+
+
+def _said(answer) -> str:
+    return " ".join(answer.text.split())
+
+
+async def test_the_running_total_follows_what_is_typed_against_the_ticked_debt(client, settings):
+    d = await debtor()
+    invoice = d["invoices"][0]
+    debt = invoice["total_minor"]
+    await login(client, d["user"])
+    page = (await client.get("/client/schedules/new")).text
+    assert 'hx-post="/client/schedules/new/total"' in page and "load, input from:closest form" in page
+
+    ticked = {"invoice_ids": str(invoice["id"])}
+    money = lambda minor: i18n.format_money(minor, "RON")  # noqa: E731
+    nothing = await post(client, "/client/schedules/new/total", {**ticked, "amount": ["", ""]})
+    assert nothing.status_code == 200 and f"must add up to {money(debt)}" in _said(nothing)
+    part = await post(client, "/client/schedules/new/total", {**ticked, "amount": ["100.00", "50,50", "ten"]})
+    assert f"{money(15_050)} of {money(debt)}; {money(debt - 15_050)} still to place" in _said(part)
+    assert "1 amount is not a number." in _said(part)
+    over = await post(client, "/client/schedules/new/total", {**ticked, "amount": [f"{debt / 100 + 1:.2f}"]})
+    assert f"{money(100)} too much" in _said(over)
+    exact = await post(client, "/client/schedules/new/total", {**ticked, "amount": [f"{debt / 100:.2f}"]})
+    assert "exactly the debt" in _said(exact) and "running-total-ok" in exact.text
+    untick = await post(client, "/client/schedules/new/total", {"amount": ["100.00"]})
+    assert f"of {money(0)}" in _said(untick)  # nothing ticked: no debt to place
+
+
+async def test_the_running_total_of_a_counter_offer_is_the_schedules_own_and_no_one_elses(client, settings):
+    d = await debtor()
+    other = await debtor(ladder=False)
+    invoice, today = d["invoices"][0], local_today(settings)
+    schedule_id = await service.propose(d["client_id"], [invoice["id"]], split(invoice["total_minor"], [10, 40], today), "",
+                                        d["client_actor"], ctx_of(settings))
+    await login(client, d["negotiator"])
+    answer = await post(client, f"/staff/schedules/{schedule_id}/total", {"amount": ["10.00"]})
+    assert f"of {i18n.format_money(invoice['total_minor'], 'RON')}" in _said(answer)
+    assert 'hx-post="/staff/schedules/' in (await client.get(f"/staff/schedules/{schedule_id}")).text
+
+    client.cookies.clear()
+    await login(client, other["user"])
+    assert (await post(client, f"/client/schedules/{schedule_id}/total", {"amount": ["10.00"]})).status_code == 404
+    client.cookies.clear()
+    await login(client, await make_staff(Role.DESIGNER))
+    assert (await post(client, f"/staff/schedules/{schedule_id}/total", {"amount": ["10.00"]})).status_code == 403

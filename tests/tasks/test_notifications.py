@@ -75,3 +75,24 @@ async def test_the_notifications_page(client):
 
     assert (await post(client, f"/staff/notifications/{theirs}/read")).status_code == 404
     assert (await notifications.get(theirs, colleague["id"]))["read_at"] is None
+
+
+def _count_in_nav(page: str) -> str:
+    return page.split('id="unread-count"', 1)[1].split("</span>", 1)[0]
+
+
+async def test_the_sidebar_counts_the_unread_and_mark_read_lowers_it_in_place(client):
+    me, colleague = await make_staff(Role.SALES_MANAGER), await make_staff(Role.SALES_MANAGER)
+    first = await notifications.notify(me["id"], "Spec ORD-2025-0007 approved", "/staff/orders/7")
+    await notifications.notify(me["id"], "Payment received from Tipo Print SRL")
+    await notifications.notify(colleague["id"], "Not for you")
+    await login(client, me)
+    assert _count_in_nav((await client.get("/staff")).text) == ' class="nav-count">2<span class="visually-hidden"> unread notifications'
+
+    answer = await post(client, f"/staff/notifications/{first}/read", headers={"HX-Request": "true"})
+    assert answer.status_code == 200
+    assert 'id="unread-count" class="nav-count" hx-swap-oob="true">1<' in answer.text
+    assert f'id="notification-{first}"' in answer.text
+
+    await notifications.mark_read(first + 1, me["id"])
+    assert _count_in_nav((await client.get("/staff/tasks")).text) == ' class="nav-count">'  # none: nothing shown

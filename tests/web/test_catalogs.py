@@ -5,6 +5,7 @@ named, after `make messages-update`)."""
 
 from __future__ import annotations
 
+import gettext
 import re
 import subprocess
 import sys
@@ -118,3 +119,33 @@ def test_the_glossary_terms_are_used(language):
         assert naming and len(using) / len(naming) >= 0.9, (
             f"{language}: {concept!r} is {stems[language]!r} in {len(using)} of {len(naming)} messages; "
             f"e.g. {[m.string for m in naming if m not in using][:5]}")
+
+
+@pytest.mark.parametrize("language", sorted(LANGUAGES))
+def test_plural_forms_are_the_languages_own(language):
+    """The header's Plural-Forms has the forms gettext uses for the language (Babel's table, from
+    CLDR's rules) and picks the same form for every count; every plural entry fills each form."""
+    from babel.messages.plurals import get_plural
+
+    catalog = _read(LOCALE / language / "LC_MESSAGES" / "messages.po")
+    expected = get_plural(language)
+    assert catalog.num_plurals == expected.num_plurals == LANGUAGES[language]
+
+    header, cldr = gettext.c2py(catalog.plural_expr), gettext.c2py(expected.plural_expr)
+    assert [header(n) for n in range(250)] == [cldr(n) for n in range(250)], f"{language}: {catalog.plural_expr}"
+    plural_entries = [m for m in catalog if m.id and isinstance(m.id, tuple)]
+    assert plural_entries
+    short = [m.id[0] for m in plural_entries if len(m.string) != catalog.num_plurals or not all(s.strip() for s in m.string)]
+    assert not short, f"{language}: plural entries missing a form: {short[:10]}"
+
+
+def test_the_hungarian_count_takes_the_singular_noun():
+    """Hungarian writes "2 nyitott számla" (a noun after a numeral stays singular): never the
+    English fallback."""
+    from portal.web import i18n
+
+    with i18n.in_language("hu"):
+        two = str(i18n.template_ngettext("to pay on %(num)s open invoice", "to pay on %(num)s open invoices", 2))
+        days = i18n.ngettext("%(num)s day overdue", "%(num)s days overdue", 5)
+    assert two == "fizetendő (2 nyitott számla)"
+    assert "overdue" not in days and "5 nap" in days

@@ -29,6 +29,7 @@ from portal.clock import local_at, local_date
 from portal.dunning.engine.tables import ActionStatus
 from portal.dunning.escalation.tables import PauseKind
 from portal.messages import N_
+from portal.web.i18n import single_stops
 
 CHANNELS = (
     "email", "call", "negotiation", "letter", "formal_claim", "court_warning", "legal_handover",
@@ -282,7 +283,7 @@ def render(template: dict[str, str], values: dict[str, str]) -> dict[str, str]:
     out = {}
     for part in ("subject", "body"):
         try:
-            out[part] = (template.get(part) or "").format_map(_Keep(values))
+            out[part] = single_stops(template.get(part) or "", values).format_map(_Keep(values))
         except (ValueError, IndexError, AttributeError):
             out[part] = template.get(part) or ""
     return out

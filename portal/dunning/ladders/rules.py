@@ -8,13 +8,14 @@ anything else is refused with the list of what is allowed, so a typo never reach
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import string
 
 from portal.dunning.engine import rules
 from portal.messages import N_
 from portal.web.forms import Checked
-from portal.web.i18n import gettext as _, ngettext
+from portal.web.i18n import format_date, format_money, gettext as _, ngettext
 
 MAX_NAME = 120
 MAX_DESCRIPTION = 2000
@@ -195,9 +196,10 @@ def step_form_values(step: dict) -> dict[str, str]:
 def sample_values(step_name: str, firm: str, deadline_days: int) -> dict[str, str]:
     """What the preview fills the placeholders with: a made-up invoice three days overdue."""
     return {
-        "client": "Carpatia Retail SRL", "invoice": "INV-2026-00042", "amount": "12,500.00 RON",
-        "due_date": "2026-03-02", "due_status": ngettext("%(num)s day overdue", "%(num)s days overdue", 3), "days_overdue": "3",
-        "days_late": ngettext("%(num)s day", "%(num)s days", 3), "deadline": f"2026-03-{5 + max(0, min(deadline_days, 26)):02d}",
+        "client": "Carpatia Retail SRL", "invoice": "INV-2026-00042", "amount": format_money(1_250_000, "RON"),
+        "due_date": format_date(dt.date(2026, 3, 2)), "due_status": ngettext("%(num)s day overdue", "%(num)s days overdue", 3),
+        "days_overdue": "3", "days_late": ngettext("%(num)s day", "%(num)s days", 3),
+        "deadline": format_date(dt.date(2026, 3, 5 + max(0, min(deadline_days, 26)))),
         "firm": firm, "step": step_name,
     }
 

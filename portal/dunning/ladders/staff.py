@@ -21,7 +21,7 @@ from portal.settings import LANGUAGES
 from portal.web.flash import flash
 from portal.web.forms import form_data
 from portal.web.guards import allowed, staff_only
-from portal.web.i18n import gettext as _
+from portal.web.i18n import current_language, gettext as _, in_language
 from portal.web.responses import actor, current_user, found_or_404, is_htmx, page, see_other
 
 CHANGERS = allowed("control_dunning")
@@ -253,7 +253,10 @@ class LaddersController(Controller):
     def _preview(request: Request, step: dict, form: dict) -> dict:
         checked = ladder_rules.check_template(form)
         firm = request.app.state.settings.firm_name
-        values = ladder_rules.sample_values(step["name"], firm, step["deadline_days"])
+        language = str(form.get("language") or "")
+        language = language if language in LANGUAGES else current_language()
+        with in_language(language):  # the sample written as the wording's language writes dates and money
+            values = ladder_rules.sample_values(step["name"], firm, step["deadline_days"])
         shown = rules.render({"subject": checked.values["subject"], "body": checked.values["body"]}, values)
         return {"preview": shown, "preview_errors": checked.errors}
 
@@ -264,6 +267,6 @@ class LaddersController(Controller):
             "ladder": ladder, "step": step, "language": language, "languages": LANGUAGES, "values": values, "errors": errors,
             "can_change": _can_change(request), "placeholders": ladder_rules.PLACEHOLDER_HINTS,
             "english": step["templates"].get("en") if language != "en" else None,
-            **self._preview(request, step, values), **_options(),
+            **self._preview(request, step, {"language": language, **values}), **_options(),
         }
 

@@ -145,7 +145,7 @@ class LettersController(Controller):
             raise NotFoundException() from None
         row = found_or_404(await letters.get_letter(letter_id))
         problem = "" if result.sent else _("This letter was already marked sent on %(date)s.",
-                                           date=i18n.format_datetime(row["sent_at"], "short"))
+                                           date=i18n.format_datetime(row["sent_at"]))
         if is_htmx(request):  # the row, updated in place
             return page("letters/_row.html", **_row_context(request, row, row_error=problem, just_changed=result.sent))
         if result.sent:

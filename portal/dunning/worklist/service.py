@@ -59,7 +59,7 @@ async def _open_invoices(ids: list[int]) -> list[dict]:
 async def pause_many(invoice_ids: list[int], reason: str, until: dt.date | None, actor: Actor, *, tz: str,
                      now: dt.datetime | None = None) -> int:
     """Hold the ladder for these invoices (until the morning after `until`, or until lifted)."""
-    reason, ids, now = _reason(reason), _ids(invoice_ids), now or utcnow()
+    ids, reason, now = _ids(invoice_ids), _reason(reason), now or utcnow()  # nothing ticked is said first
     if until is not None and until < local_date(now, tz):
         raise DunningError(N_("The pause must end today or later."))
     end = rules.local_at(until + dt.timedelta(days=1), dt.time(0, 0), tz) if until else None
@@ -74,7 +74,7 @@ async def pause_many(invoice_ids: list[int], reason: str, until: dt.date | None,
 
 async def skip_next_many(invoice_ids: list[int], reason: str, actor: Actor, *, tz: str, now: dt.datetime | None = None) -> int:
     """Pass over each invoice's next step, recorded as skipped with the reason (never silently)."""
-    reason, ids, now = _reason(reason), _ids(invoice_ids), now or utcnow()
+    ids, reason, now = _ids(invoice_ids), _reason(reason), now or utcnow()  # nothing ticked is said first
     skipped = 0
     async with db.transaction():
         for invoice in await _open_invoices(ids):

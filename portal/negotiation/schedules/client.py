@@ -21,7 +21,7 @@ from portal.web.forms import form_data
 from portal.web.guards import client_only
 from portal.web.i18n import gettext as _
 from portal.web.local_input import date_input_value, parse_date
-from portal.web.responses import actor, client_ip, current_user, found_or_404, is_htmx, page, see_other
+from portal.web.responses import actor, client_ip, current_user, found_or_404, is_htmx, own_client_id, page, see_other
 
 
 def _path(schedule_id: int) -> str:
@@ -86,6 +86,20 @@ class ClientSchedulesController(Controller):
             raise NotFoundException() from None
         flash(request, _("Your proposal was sent. Reminders about these invoices wait while we look at it."))
         return see_other(_path(schedule_id))
+
+    @post("/new/total", status_code=200)
+    async def new_total(self, request: Request) -> Template:
+        """The running total of a proposal being typed, against the ticked invoices' debt."""
+        form = await request.form()
+        debt, currency = await service.chosen_debt(own_client_id(request), form.getall("invoice_ids", []), firm_today())
+        return page("negotiation/_running_total.html", running=forms.running_total(form, currency, debt), currency=currency,
+                    partial=True)
+
+    @post("/{schedule_id:int}/total", status_code=200)
+    async def counter_total(self, request: Request, schedule_id: int) -> Template:
+        schedule = found_or_404(await service.get(schedule_id, client_id=current_user(request).client_id))
+        running = forms.running_total(await request.form(), schedule["currency"], await service.open_debt_of(schedule_id))
+        return page("negotiation/_running_total.html", running=running, currency=schedule["currency"], partial=True)
 
     async def _fill(self, request: Request, debts: list[dict], values: dict, debt: int, currency: str) -> Template:
         """"N equal monthly installments from <date>": fills the rows in, to adjust before sending."""

@@ -20,6 +20,35 @@ class RowsForm:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RunningTotal:
+    """What the typed installments add up to against the debt, while the user types."""
+
+    typed_minor: int
+    debt_minor: int
+    unreadable: int  # amounts typed that are not amounts (the submit explains each)
+
+    @property
+    def left_minor(self) -> int:
+        return self.debt_minor - self.typed_minor
+
+
+def running_total(form, currency: str, debt_minor: int) -> RunningTotal:
+    typed = unreadable = 0
+    for raw in [v.strip() for v in form.getall("amount", []) if isinstance(v, str)][:MAX_ROWS + 1]:
+        if not raw:
+            continue
+        try:
+            amount = local_input.parse_amount(raw, currency)
+        except (ValueError, KeyError):
+            amount = 0
+        if amount <= 0:
+            unreadable += 1
+        else:
+            typed += amount
+    return RunningTotal(typed, debt_minor, unreadable)
+
+
 def read_rows(form, currency: str) -> RowsForm:
     """Rows from repeated `date` / `amount` fields; blank rows are dropped."""
     dates = [v.strip() for v in form.getall("date", []) if isinstance(v, str)][:MAX_ROWS + 1]

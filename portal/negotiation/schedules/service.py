@@ -314,6 +314,18 @@ def _turn(schedule: dict, side: str) -> None:
         raise ScheduleError(N_("It is not your turn on this schedule any more: the page shows where it stands."))
 
 
+async def chosen_debt(client_id: int, ticked: list, today: dt.date) -> tuple[int, str]:
+    """What the ticked invoices of a form (their ids as sent) owe together, and in which currency."""
+    debts = await open_debts(client_id, today) if client_id else []
+    ids = {str(v) for v in ticked}
+    return sum(d["balance_minor"] for d in debts if str(d["id"]) in ids), debts[0]["currency"] if debts else "EUR"
+
+
+async def open_debt_of(schedule_id: int) -> int:
+    """What the schedule's invoices still owe: what a counter-offer's installments must add up to."""
+    return (await _open_debt(schedule_id))[0]
+
+
 async def _open_debt(schedule_id: int) -> tuple[int, list[int]]:
     invoices = await invoices_of(schedule_id)
     return sum(i["open_minor"] for i in invoices), [i["invoice"] for i in invoices if i["status"] == InvoiceStatus.ISSUED]

@@ -95,6 +95,22 @@ class StaffSchedulesController(Controller):
         flash(request, _("Draft saved. Offer it to the client in the portal, or share it through a link."))
         return see_other(_path(schedule_id))
 
+    @post("/new/total", status_code=200)
+    async def new_total(self, request: Request) -> Template:
+        """The running total of a draft being typed, against the ticked invoices' debt."""
+        form = await request.form()
+        raw = form.get("client_id", "")
+        client_id = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 10 else 0
+        debt, currency = await service.chosen_debt(client_id, form.getall("invoice_ids", []), context_of(request).today(utcnow()))
+        return page("negotiation/_running_total.html", running=forms.running_total(form, currency, debt), currency=currency,
+                    partial=True)
+
+    @post("/{schedule_id:int}/total", status_code=200)
+    async def counter_total(self, request: Request, schedule_id: int) -> Template:
+        schedule = found_or_404(await service.get(schedule_id))
+        running = forms.running_total(await request.form(), schedule["currency"], await service.open_debt_of(schedule_id))
+        return page("negotiation/_running_total.html", running=running, currency=schedule["currency"], partial=True)
+
     @get("/{schedule_id:int}")
     async def detail(self, request: Request, schedule_id: int) -> Template:
         schedule = found_or_404(await service.get(schedule_id))
