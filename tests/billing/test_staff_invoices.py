@@ -241,3 +241,9 @@ async def test_a_sorted_header_says_so_and_its_link_turns_the_order_and_keeps_th
     assert "aria-sort" not in page.split("Due</a>")[0].rsplit("<th", 1)[1]  # the Due header is not sorted now
     unknown = await client.get("/staff/invoices?sort=drop table")
     assert unknown.status_code == 200 and 'aria-sort="ascending"><a class="sort-link" href="/staff/invoices?' in unknown.text
+
+
+async def test_the_subtitle_names_the_order_only_when_it_is_the_due_date(client):
+    await as_staff(client)
+    assert "the oldest due first" in (await client.get("/staff/invoices")).text
+    assert "the oldest due first" not in (await client.get("/staff/invoices?sort=-total")).text
