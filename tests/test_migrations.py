@@ -151,3 +151,18 @@ def test_0017_fills_in_settled_on_and_adds_the_unit_cost(fresh):
     else:
         indexes = [row[0] for row in database.rows("SELECT indexname FROM pg_indexes WHERE tablename = 'invoices'")]
     assert "invoices_settled_on" in indexes
+
+
+M0020 = "2026-12-03T21:00:00:000020"
+
+
+def test_0020_counts_a_users_unread_notifications_from_an_index_of_the_unread_only(fresh):
+    url, database = fresh
+    _forwards(url, M0020)
+    count = """SELECT COUNT(*) FROM notifications n WHERE n."user" = 1 AND n.read_at IS NULL"""
+    if isinstance(database, _Sqlite):
+        plan = " ".join(str(row[-1]) for row in database.rows(f"EXPLAIN QUERY PLAN {count}"))
+        assert "notifications_unread" in plan, plan  # the session's count reads the unread rows, not the history
+    else:
+        definition = database.rows("SELECT indexdef FROM pg_indexes WHERE indexname = 'notifications_unread'")
+        assert definition and "WHERE (read_at IS NULL)" in definition[0][0], definition

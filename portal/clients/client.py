@@ -36,7 +36,7 @@ class ClientHomeController(Controller):
                     notices=await notices.recent_notices(client_id),
                     sanctions=await sanctions.active_sanctions(client_id),
                     upcoming=await billing.upcoming_payments(client_id, today),
-                    schedules=schedules, todo=to_do, TodoKind=todo.Kind, status_labels=STATUS_LABELS)
+                    schedules=schedules, todo=to_do, status_labels=STATUS_LABELS)
 
     @post("/notices/{notice_id:int}/read")
     async def read_notice(self, request: Request, notice_id: int) -> Response:

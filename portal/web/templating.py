@@ -10,6 +10,7 @@ from portal.audit import labels as audit_labels
 from portal.billing.rules import InvoiceKind, InvoiceStatus
 from portal.billing.statements import rules as statement_rules
 from portal.billing.stripe.tables import AttemptStatus
+from portal.clients.todo import Kind as TodoKind
 from portal.dunning.engine.tables import ActionStatus
 from portal.dunning.escalation.rules import EscalationState
 from portal.dunning.escalation.tables import PauseKind
@@ -93,6 +94,7 @@ def build_environment(settings: Settings, static_files: StaticFiles | None = Non
         ScheduleStatus=ScheduleStatus,
         DisputeStatus=DisputeStatus,
         DisputeResolution=DisputeResolution,
+        TodoKind=TodoKind,
         LinkState=LinkState,
         task_may_act=lambda assignee, me: task_rules.may_act(assignee, me.id, me.is_admin),
     )
